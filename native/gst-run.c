@@ -13,7 +13,7 @@
  *
  * Record framing (all integers little-endian), the same in both directions:
  *   'C' u32 len, caps string (len bytes, no NUL)         caps for the buffers that follow
- *   'B' i64 pts_ns (-1: none), i64 duration_ns (-1: none), u32 len, payload
+ *   'B' i64 pts_ns (stream time on output; -1: none), i64 duration_ns (-1: none), u32 len, payload
  *
  * Exit: 0 on EOS; 2 on a pipeline error (stderr line "gst-run: error: ..."); 3 on bad
  * usage or a pipeline that cannot be built.
@@ -61,7 +61,14 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer user) {
     GstMapInfo map;
     if (!gst_buffer_map(buf, &map, GST_MAP_READ)) ok = FALSE;
     else {
-      int64_t pts = GST_BUFFER_PTS_IS_VALID(buf) ? (int64_t)GST_BUFFER_PTS(buf) : -1;
+      /* Stream time, not raw PTS: the position in the media, the same scale seeks use,
+       * whatever clock the container started from (MPEG-TS rarely starts at 0). */
+      GstSegment *seg = gst_sample_get_segment(sample);
+      int64_t pts = -1;
+      if (GST_BUFFER_PTS_IS_VALID(buf)) {
+        guint64 st = seg ? gst_segment_to_stream_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(buf)) : GST_BUFFER_PTS(buf);
+        pts = GST_CLOCK_TIME_IS_VALID(st) ? (int64_t)st : -1;
+      }
       int64_t dur = GST_BUFFER_DURATION_IS_VALID(buf) ? (int64_t)GST_BUFFER_DURATION(buf) : -1;
       uint32_t len = (uint32_t)map.size;
       ok = write_all("B", 1) && write_all(&pts, 8) && write_all(&dur, 8) && write_all(&len, 4) &&

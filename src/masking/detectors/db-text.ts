@@ -1,0 +1,106 @@
+/**
+ * DB (differentiable binarisation) text detector decoder, as in PaddleOCR's PP-OCR det
+ * models: one probability map at input resolution; connected regions above a threshold
+ * are text. Licence plates are text, so this finds plates (and other text, which is
+ * masked too: over-masking a shop sign is the safe side).
+ */
+import ort from 'onnxruntime-node';
+import type { Frame } from '../../media/frame.js';
+import { nms, pad } from '../geometry.js';
+import type { LoadedModel } from '../models.js';
+import { regionToTensor } from '../tensor.js';
+import { tileGrid, type Detection, type Detector, type Tile } from './detector.js';
+
+/** Pixel probability that counts as text (PaddleOCR's det_db_thresh). */
+const PIXEL_THRESHOLD = 0.3;
+
+export class DbTextDetector implements Detector {
+  readonly target = 'plate' as const;
+  private readonly input: Float32Array;
+
+  constructor(
+    readonly model: LoadedModel,
+    /** Smallest text height, in source pixels, that must be found. */
+    private readonly minTextPx = 10,
+  ) {
+    const { width, height } = model.entry.input;
+    this.input = new Float32Array(width * height * 3);
+  }
+
+  tiles(width: number, height: number): Tile[] {
+    const { input, minObjectPx } = this.model.entry;
+    const scale = Math.min(1, Math.max(minObjectPx / this.minTextPx, Math.min(input.width / width, input.height / height)));
+    return tileGrid(width, height, Math.round(input.width / scale), Math.round(input.height / scale), Math.round(64 / scale), 0);
+  }
+
+  async detect(frame: Frame, tiles: Tile[]): Promise<Detection[]> {
+    const e = this.model.entry;
+    const { width: W, height: H } = e.input;
+    const session = this.model.session;
+    const found: Detection[] = [];
+    for (const tile of tiles) {
+      const map = regionToTensor(frame, tile, e.input, this.input);
+      const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', this.input, [1, 3, H, W]) });
+      const prob = out[session.outputNames[0]!]!.data as Float32Array;
+      for (const c of components(prob, W, H, PIXEL_THRESHOLD)) {
+        // scoreThreshold is the mean probability a whole box needs (PaddleOCR box_thresh).
+        if (c.meanProb < e.scoreThreshold || c.h < 3 || c.w < 3) continue;
+        // DB maps shrink text; PaddleOCR "unclips" by area * 1.5 / perimeter.
+        const d = (c.w * c.h * 1.5) / (2 * (c.w + c.h));
+        const grown = pad({ x: c.x, y: c.y, w: c.w, h: c.h }, 0, d);
+        found.push({
+          x: map.offsetX + grown.x / map.scale,
+          y: map.offsetY + grown.y / map.scale,
+          w: grown.w / map.scale,
+          h: grown.h / map.scale,
+          score: c.meanProb,
+          target: 'plate',
+        });
+      }
+    }
+    return nms(found, 0.3);
+  }
+}
+
+interface Component {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  meanProb: number;
+}
+
+/** 4-connected regions of prob >= threshold, with their bounding boxes. */
+export function components(prob: Float32Array, W: number, H: number, threshold: number): Component[] {
+  const label = new Int32Array(W * H);
+  const stack: number[] = [];
+  const out: Component[] = [];
+  let next = 1;
+  for (let start = 0; start < W * H; start++) {
+    if (label[start] !== 0 || prob[start]! < threshold) continue;
+    let x0 = W, y0 = H, x1 = -1, y1 = -1, sum = 0, n = 0;
+    label[start] = next;
+    stack.push(start);
+    while (stack.length) {
+      const p = stack.pop()!;
+      const x = p % W;
+      const y = (p - x) / W;
+      sum += prob[p]!;
+      n++;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+      const nb = [x > 0 ? p - 1 : -1, x < W - 1 ? p + 1 : -1, y > 0 ? p - W : -1, y < H - 1 ? p + W : -1];
+      for (const q of nb) {
+        if (q >= 0 && label[q] === 0 && prob[q]! >= threshold) {
+          label[q] = next;
+          stack.push(q);
+        }
+      }
+    }
+    next++;
+    out.push({ x: x0, y: y0, w: x1 - x0 + 1, h: y1 - y0 + 1, meanProb: sum / n });
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+/** What every detector family offers the analyser. */
+import type { Frame } from '../../media/frame.js';
+import type { Box } from '../geometry.js';
+import type { LoadedModel, MaskTarget } from '../models.js';
+
+export interface Detection extends Box {
+  score: number;
+  target: MaskTarget;
+}
+
+/** A region of the frame fed to the model at one scale. */
+export interface Tile extends Box {
+  /** 0: finest scale. */
+  level: number;
+}
+
+export interface Detector {
+  readonly target: MaskTarget;
+  readonly model: LoadedModel;
+  /** Tiles that together cover a frame of this size at every scale the model needs. */
+  tiles(width: number, height: number): Tile[];
+  /** Runs the model on the given tiles; boxes in frame pixels, duplicates merged. */
+  detect(frame: Frame, tiles: Tile[]): Promise<Detection[]>;
+}
+
+/**
+ * A grid of tiles of `tileW x tileH` source pixels that overlap by at least `overlap`
+ * pixels, so an object smaller than the overlap always lies whole inside some tile.
+ */
+export function tileGrid(width: number, height: number, tileW: number, tileH: number, overlap: number, level: number): Tile[] {
+  const axis = (len: number, t: number): number[] => {
+    if (t >= len) return [0];
+    const n = Math.ceil((len - overlap) / (t - overlap));
+    const step = (len - t) / (n - 1 || 1);
+    return Array.from({ length: n }, (_, i) => Math.round(i * step));
+  };
+  const tw = Math.min(tileW, width);
+  const th = Math.min(tileH, height);
+  const tiles: Tile[] = [];
+  for (const y of axis(height, th)) for (const x of axis(width, tw)) tiles.push({ x, y, w: tw, h: th, level });
+  return tiles;
+}

@@ -1,0 +1,123 @@
+/**
+ * Foreground (motion) masking over a learned background, for whole persons that are
+ * too small in elevated CCTV views for a face model: whatever moves is masked. Good at:
+ * tiny and distant people, any pose, no model needed. Bad at: people who stand still
+ * long enough to fade into the background, and it also masks cars, trees in wind and
+ * lighting changes (the safe side of the trade).
+ */
+import type { Frame } from '../media/frame.js';
+import type { Detection } from './detectors/detector.js';
+
+export interface MotionOptions {
+  /** Background learning rate per analysed frame (0..1). */
+  learningRate?: number;
+  /** Luma difference (0..255) a cell must exceed above the noise floor. */
+  threshold?: number;
+  /** Smallest blob, as a fraction of the frame area, that counts. */
+  minAreaFraction?: number;
+}
+
+export class MotionDetector {
+  private readonly cell: number;
+  private readonly gw: number;
+  private readonly gh: number;
+  private background?: Float32Array;
+  private readonly current: Float32Array;
+  private readonly fg: Uint8Array;
+  private readonly rate: number;
+  private readonly threshold: number;
+  private readonly minCells: number;
+
+  constructor(width: number, height: number, opts: MotionOptions = {}) {
+    // About 240 cells across whatever the resolution, so cost and sensitivity do not
+    // depend on the camera.
+    this.cell = Math.max(2, Math.round(width / 240));
+    this.gw = Math.floor(width / this.cell);
+    this.gh = Math.floor(height / this.cell);
+    this.current = new Float32Array(this.gw * this.gh);
+    this.fg = new Uint8Array(this.gw * this.gh);
+    this.rate = opts.learningRate ?? 0.05;
+    this.threshold = opts.threshold ?? 18;
+    this.minCells = Math.max(2, Math.round((opts.minAreaFraction ?? 0.0002) * this.gw * this.gh));
+  }
+
+  /** Learns from this frame and returns the moving blobs (target "person"). */
+  update(frame: Frame): Detection[] {
+    const { data, layout } = frame;
+    const c = this.cell;
+    const inv = 1 / (c * c);
+    for (let gy = 0; gy < this.gh; gy++) {
+      for (let gx = 0; gx < this.gw; gx++) {
+        let sum = 0;
+        for (let y = gy * c; y < gy * c + c; y++) {
+          const row = y * layout.yStride + gx * c;
+          for (let x = 0; x < c; x++) sum += data[row + x]!;
+        }
+        this.current[gy * this.gw + gx] = sum * inv;
+      }
+    }
+    if (!this.background) {
+      this.background = Float32Array.from(this.current);
+      return [];
+    }
+    const bg = this.background;
+    for (let i = 0; i < bg.length; i++) {
+      const diff = Math.abs(this.current[i]! - bg[i]!);
+      this.fg[i] = diff > this.threshold ? 1 : 0;
+      // Foreground cells learn ten times slower, so a slow walker is not absorbed.
+      bg[i] = bg[i]! + (this.current[i]! - bg[i]!) * (this.fg[i] ? this.rate * 0.1 : this.rate);
+    }
+    dilate(this.fg, this.gw, this.gh);
+    return blobs(this.fg, this.gw, this.gh, this.minCells).map((b) => ({
+      x: b.x * c,
+      y: b.y * c,
+      w: b.w * c,
+      h: b.h * c,
+      score: 1,
+      target: 'person' as const,
+    }));
+  }
+}
+
+/** One-cell dilation: joins the parts of one person broken by similar colours. */
+function dilate(m: Uint8Array, w: number, h: number): void {
+  const src = Uint8Array.from(m);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (src[y * w + x]) continue;
+      if ((x > 0 && src[y * w + x - 1]) || (x < w - 1 && src[y * w + x + 1]) || (y > 0 && src[(y - 1) * w + x]) || (y < h - 1 && src[(y + 1) * w + x])) {
+        m[y * w + x] = 1;
+      }
+    }
+  }
+}
+
+function blobs(m: Uint8Array, w: number, h: number, minCells: number): { x: number; y: number; w: number; h: number }[] {
+  const seen = new Uint8Array(w * h);
+  const out: { x: number; y: number; w: number; h: number }[] = [];
+  const stack: number[] = [];
+  for (let i = 0; i < w * h; i++) {
+    if (!m[i] || seen[i]) continue;
+    let x0 = w, y0 = h, x1 = -1, y1 = -1, n = 0;
+    seen[i] = 1;
+    stack.push(i);
+    while (stack.length) {
+      const p = stack.pop()!;
+      const x = p % w;
+      const y = (p - x) / w;
+      n++;
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+      for (const q of [x > 0 ? p - 1 : -1, x < w - 1 ? p + 1 : -1, y > 0 ? p - w : -1, y < h - 1 ? p + w : -1]) {
+        if (q >= 0 && m[q] && !seen[q]) {
+          seen[q] = 1;
+          stack.push(q);
+        }
+      }
+    }
+    if (n >= minCells) out.push({ x: x0, y: y0, w: x1 - x0 + 1, h: y1 - y0 + 1 });
+  }
+  return out;
+}

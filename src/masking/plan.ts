@@ -1,0 +1,56 @@
+/**
+ * The mask plan: what the render masks. By default every track; the reviewer leaves
+ * tracks visible (the data subject), adds manual regions with time spans, and the
+ * camera's fixed privacy zones always apply.
+ */
+import { VeilportError } from '../util/errors.js';
+import { clip, type Box } from './geometry.js';
+import type { MaskStyle } from './styles.js';
+import { boxAt, type Track } from './tracker.js';
+
+export interface ManualRegion extends Box {
+  /** Span in ns from the start of the export; the region applies within [fromNs, toNs]. */
+  fromNs: number;
+  toNs: number;
+}
+
+export interface MaskPlan {
+  style: MaskStyle;
+  /** Track ids left visible. */
+  unmasked: number[];
+  manualRegions: ManualRegion[];
+  /** Fixed privacy zones of the camera, masked in every frame. */
+  privacyZones: Box[];
+}
+
+export function checkPlan(plan: MaskPlan, tracks: Track[]): void {
+  const ids = new Set(tracks.map((t) => t.id));
+  for (const id of plan.unmasked) {
+    if (!ids.has(id)) throw new VeilportError('BAD_INPUT', `--unmask ${id}: no track with that id (tracks: ${[...ids].join(', ') || 'none'})`);
+  }
+  for (const [i, r] of plan.manualRegions.entries()) {
+    if (!(r.w > 0 && r.h > 0) || !(r.toNs >= r.fromNs)) throw new VeilportError('BAD_INPUT', `manual region ${i + 1}: needs a positive size and from <= to`);
+  }
+}
+
+/** The boxes to mask in the frame at tNs, clipped to the frame. */
+export function masksAt(plan: MaskPlan, tracks: Track[], tNs: number, width: number, height: number): Box[] {
+  const out: Box[] = [];
+  const hidden = new Set(plan.unmasked);
+  for (const t of tracks) {
+    if (hidden.has(t.id)) continue;
+    const b = boxAt(t, tNs);
+    const c = b && clip(b, width, height);
+    if (c) out.push(c);
+  }
+  for (const r of plan.manualRegions) {
+    if (tNs < r.fromNs || tNs > r.toNs) continue;
+    const c = clip(r, width, height);
+    if (c) out.push(c);
+  }
+  for (const z of plan.privacyZones) {
+    const c = clip(z, width, height);
+    if (c) out.push(c);
+  }
+  return out;
+}
