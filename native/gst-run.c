@@ -148,7 +148,8 @@ int main(int argc, char **argv) {
     return 3;
   }
   GError *err = NULL;
-  GstElement *pipeline = gst_parse_launchv((const gchar **)&argv[i], &err);
+  /* One argument: a whole description, quoting as written. Several: gst-launch style. */
+  GstElement *pipeline = i == argc - 1 ? gst_parse_launch(argv[i], &err) : gst_parse_launchv((const gchar **)&argv[i], &err);
   if (!pipeline || err) {
     fprintf(stderr, "gst-run: error: cannot build pipeline: %s\n", err ? err->message : "unknown");
     return 3;
