@@ -16,7 +16,7 @@ import { masksAt, type MaskPlan } from '../../src/masking/plan.js';
 import { render, fpsFraction } from '../../src/masking/render.js';
 import { startEncoder } from '../../src/media/gst-process.js';
 import { intersection, area, type Box } from '../../src/masking/geometry.js';
-import { faceSprite } from '../helpers/faces.js';
+import { faceSprite } from '../../src/samples/faces.js';
 import type { Frame } from '../../src/media/frame.js';
 
 const W = 1280, H = 720, FPS = 15, SECONDS = 6;

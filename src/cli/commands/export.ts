@@ -1,0 +1,103 @@
+/** `veilport export`: analyse (or reuse the stored analysis), mask, encode and seal. */
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { VeilportError } from '../../util/errors.js';
+import { MASK_STYLES, type MaskStyle } from '../../masking/styles.js';
+import type { MaskPlan } from '../../masking/plan.js';
+import { maskingSummary, renderFootage } from '../../export/export.js';
+import { loadOrCreateSigningKey, sealPackage } from '../../seal/index.js';
+import { parseDuration, parseIds, readPasswordFile, requireOpt } from '../args.js';
+import { analysisFor, dataDir, FOOTAGE_OPTIONS, parseArgs, resolveFootage } from './footage.js';
+
+const HELP = `usage: veilport export --recordings DIR --camera NAME --from ISO --to ISO --out FILE
+       --password-file F [--mask face,plate,motion] [--style mosaic|blur|solid]
+       [--unmask ID...] [--expires 14d | --no-expiry] [--allow-extract] [--profile NAME]
+       [--case ID] [--purpose TEXT] [--legal-basis TEXT] [--requester-org TEXT]
+       [--requester-type subject|police|court|other] [--detect-every N] [--data DIR] [--json]`;
+
+const OPTIONS = {
+  ...FOOTAGE_OPTIONS,
+  out: { type: 'string' },
+  'password-file': { type: 'string' },
+  style: { type: 'string' },
+  unmask: { type: 'string', multiple: true },
+  expires: { type: 'string' },
+  'no-expiry': { type: 'boolean' },
+  'allow-extract': { type: 'boolean' },
+  case: { type: 'string' },
+  purpose: { type: 'string' },
+  'legal-basis': { type: 'string' },
+  'requester-org': { type: 'string' },
+  'requester-type': { type: 'string' },
+} as const;
+
+export async function exportCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true });
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const out = resolve(requireOpt(values, 'out'));
+  const password = readPasswordFile(requireOpt(values, 'password-file'));
+  const style = (values.style ?? 'mosaic') as MaskStyle;
+  if (!MASK_STYLES.includes(style)) throw new VeilportError('BAD_INPUT', `--style "${values.style}": choose mosaic, blur or solid`);
+  if (values['no-expiry'] && values.expires) throw new VeilportError('BAD_INPUT', '--expires and --no-expiry exclude each other');
+  const requesterType = values['requester-type'] ?? 'other';
+  if (!['subject', 'police', 'court', 'other'].includes(requesterType)) {
+    throw new VeilportError('BAD_INPUT', `--requester-type "${requesterType}": choose subject, police, court or other`);
+  }
+  const expiresMs = values['no-expiry'] ? undefined : parseDuration('expires', values.expires ?? '14d');
+  const unmasked = parseIds('unmask', values.unmask ?? []);
+
+  const r = await resolveFootage(values);
+  const { stored, models } = await analysisFor(values, r);
+  const plan: MaskPlan = { style, unmasked, manualRegions: [], privacyZones: [] };
+  const signer = await loadOrCreateSigningKey(join(dataDir(values), 'keys'));
+  const issuedAt = new Date();
+  const manifest = {
+    caseId: values.case ?? `case-${randomUUID().slice(0, 8)}`,
+    requester: { reference: null, organisation: values['requester-org'] ?? null, type: requesterType },
+    purpose: values.purpose ?? null,
+    legalBasis: values['legal-basis'] ?? null,
+    cameras: [r.footage.camera],
+    range: { from: r.footage.from.toISOString(), to: r.footage.to.toISOString() },
+    gaps: r.footage.gaps.map((g) => ({ from: g.from.toISOString(), to: g.to.toISOString() })),
+    issuedAt: issuedAt.toISOString(),
+    expiresAt: expiresMs === undefined ? null : new Date(issuedAt.getTime() + expiresMs).toISOString(),
+    allowExtract: values['allow-extract'] === true,
+    masking: maskingSummary({ ...stored, thumbnails: new Map(), scans: 0, tilesRun: 0 }, plan, models, r.targets),
+    sources: r.segments,
+    video: { container: 'mp4-fragmented', codec: 'h264', width: stored.width, height: stored.height, profile: r.profile.name },
+    applianceId: signer.applianceId,
+  };
+  let sealed: Awaited<ReturnType<typeof sealPackage>> | undefined;
+  const stats = await renderFootage(r.footage, {
+    profile: r.profile,
+    analysis: { ...stored, thumbnails: new Map(), scans: 0, tilesRun: 0 },
+    plan,
+    progress: !values.quiet,
+    sink: async (video) => {
+      sealed = await sealPackage({ out, manifest, video, password, signer });
+    },
+  });
+  const result = {
+    ok: true,
+    package: out,
+    packageId: sealed!.packageId,
+    bytes: sealed!.bytes,
+    sha256: sealed!.sha256,
+    frames: stats.frames,
+    framesWithMasks: stats.framesWithMasks,
+    tracksMasked: manifest.masking.tracksMasked.length,
+    tracksUnmasked: manifest.masking.tracksUnmasked.length,
+    expiresAt: manifest.expiresAt,
+    gaps: manifest.gaps,
+  };
+  if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else {
+    process.stdout.write(`sealed package: ${out}\n  package id ${result.packageId}, ${result.frames} frames, ${result.tracksMasked} tracks masked, ${result.tracksUnmasked} left visible\n`);
+    process.stdout.write(`  expires: ${result.expiresAt ?? 'never (destruction notice required)'}\n`);
+    process.stdout.write(`check it:  veilport verify ${out}\nplay it:   veilport open ${out} --password-file FILE\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,54 @@
+/**
+ * veilport: the command line. One clear error line and a non-zero exit for anything
+ * that goes wrong; `--json` for machines. Commands are imported lazily so that a
+ * quick command (probe, verify) does not load the inference runtime.
+ */
+import { isVeilportError } from '../util/errors.js';
+
+const USAGE = `usage: veilport <command> [options]
+
+commands:
+  probe                       which pipeline profiles this box can run, and why not the rest
+  analyse                     detect and track; print the tracks as JSON
+  export                      analyse, mask, encode and seal one camera's time range
+  verify FILE                 check a sealed package: exit 0 only if authentic and not expired
+  open FILE                   verify, decrypt in memory and play (or --extract when allowed)
+  demo                        make sample footage and run an export on embedded defaults
+
+run "veilport <command> --help" for its options`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  probe: async () => async (argv) => (await import('./commands/probe.js')).probeCommand(argv.includes('--json')),
+  analyse: async () => (await import('./commands/analyse.js')).analyseCommand,
+  analyze: async () => (await import('./commands/analyse.js')).analyseCommand,
+  export: async () => (await import('./commands/export.js')).exportCommand,
+  verify: async () => (await import('./commands/verify.js')).verifyCommand,
+  open: async () => (await import('./commands/open.js')).openCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return name ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`veilport: error: unknown command "${name}"\n${USAGE}\n`);
+    return 2;
+  }
+  const json = rest.includes('--json');
+  try {
+    return await (await load())(rest);
+  } catch (e) {
+    const code = isVeilportError(e) ? e.code : 'INTERNAL';
+    const message = e instanceof Error ? e.message : String(e);
+    if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code, message } }) + '\n');
+    process.stderr.write(`veilport: error: ${message}\n`);
+    if (!isVeilportError(e) && process.env['VEILPORT_DEBUG']) process.stderr.write(`${(e as Error).stack}\n`);
+    return code === 'BAD_INPUT' ? 2 : 1;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Stored analyses, so the track ids a reviewer saw from `veilport analyse` are the ids
+ * `veilport export --unmask` refers to. The key covers everything that shapes the
+ * tracks (footage bytes, range, targets, model hashes, schedule): change any of them
+ * and the analysis is run again instead of being trusted.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AnalysisResult } from '../masking/analyse.js';
+import { thumbnailPng } from '../masking/thumbnails.js';
+import type { Track } from '../masking/tracker.js';
+
+export interface AnalysisKeyParts {
+  camera: string;
+  from: string;
+  to: string;
+  targets: string[];
+  models: string[];
+  segments: { file: string; sha256: string }[];
+  detectEvery: number;
+}
+
+export function analysisKey(k: AnalysisKeyParts): string {
+  return createHash('sha256').update(JSON.stringify(k)).digest('hex').slice(0, 32);
+}
+
+export interface StoredAnalysis {
+  version: 1;
+  key: string;
+  parts: AnalysisKeyParts;
+  width: number;
+  height: number;
+  detectEvery: number;
+  frameTimesNs: number[];
+  tracks: Track[];
+  /** Thumbnail file per track id, relative to the analysis folder. */
+  thumbnails: Record<string, string>;
+}
+
+export async function saveAnalysis(dir: string, key: string, parts: AnalysisKeyParts, a: AnalysisResult): Promise<StoredAnalysis> {
+  const folder = join(dir, key);
+  await mkdir(folder, { recursive: true, mode: 0o700 });
+  const thumbnails: Record<string, string> = {};
+  for (const [id, th] of a.thumbnails) {
+    const name = `track-${id}.png`;
+    await writeFile(join(folder, name), thumbnailPng(th), { mode: 0o600 });
+    thumbnails[String(id)] = name;
+  }
+  const stored: StoredAnalysis = { version: 1, key, parts, width: a.width, height: a.height, detectEvery: a.detectEvery, frameTimesNs: a.frameTimesNs, tracks: a.tracks, thumbnails };
+  const file = join(folder, 'analysis.json');
+  await writeFile(file + '.tmp', JSON.stringify(stored), { mode: 0o600 });
+  await rename(file + '.tmp', file);
+  return stored;
+}
+
+export async function loadAnalysis(dir: string, key: string): Promise<StoredAnalysis | undefined> {
+  try {
+    const s = JSON.parse(await readFile(join(dir, key, 'analysis.json'), 'utf8')) as StoredAnalysis;
+    return s.version === 1 && s.key === key ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
