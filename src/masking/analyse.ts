@@ -8,7 +8,7 @@
 import type { Frame } from '../media/frame.js';
 import { VeilportError, isVeilportError } from '../util/errors.js';
 import type { Detection, Detector, Tile } from './detectors/detector.js';
-import { type Box, intersection } from './geometry.js';
+import type { Box } from './geometry.js';
 import type { MaskTarget } from './models.js';
 import { MotionDetector } from './motion.js';
 import { Tracker, predict, type Track } from './tracker.js';
@@ -20,7 +20,11 @@ export interface AnalyseOptions {
   motion: boolean;
   /** Run detectors on every n-th frame (1 = every frame). */
   detectEvery?: number;
-  /** Every tile is scanned at least this often (ms of footage). */
+  /**
+   * Every grid tile is swept at least this often (ms of footage). Moving things are
+   * scanned at every scan through ROI tiles; the sweep finds the still ones, and a
+   * track found late is masked back to the previous sweep of its area.
+   */
   fullScanMs?: number;
   /** Called after each frame, for progress. */
   onFrame?: (frame: Frame) => void;
@@ -50,7 +54,7 @@ const contains = (t: Box, b: Box) => {
 
 export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions): Promise<AnalysisResult> {
   const detectEvery = Math.max(1, Math.round(opts.detectEvery ?? 3));
-  const fullScanNs = (opts.fullScanMs ?? 1000) * 1e6;
+  const fullScanNs = (opts.fullScanMs ?? 2000) * 1e6;
   const tracker = new Tracker();
   const thumbs = new Thumbnails();
   const frameTimesNs: number[] = [];
@@ -80,12 +84,12 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
           track(tracker, 'person', frame.tNs, moving, () => true, () => frame.tNs - scanGapNs, frame, thumbs);
         }
         for (const { det, tiles } of tileSets) {
-          const chosen = chooseTiles(tiles, tracker.all(), det.target, moving, frame.tNs, fullScanNs, scanGapNs);
-          const found = await det.detect(frame, chosen);
-          tilesRun += chosen.length;
-          const before = new Map(chosen.map((t) => [t, t.lastScanNs]));
-          for (const t of chosen) t.lastScanNs = frame.tNs;
-          const scanned = (b: Box) => chosen.some((t) => contains(t, b));
+          const { run, swept } = chooseTiles(det, tiles, tracker.all(), moving, frame.tNs, fullScanNs, scanGapNs, width, height);
+          const found = await det.detect(frame, run);
+          tilesRun += run.length;
+          const before = new Map(swept.map((t) => [t, t.lastScanNs]));
+          for (const t of swept) t.lastScanNs = frame.tNs;
+          const scanned = (b: Box) => run.some((t) => contains(t, b));
           const lastScan = (b: Box) => {
             const prior = tiles.filter((t) => contains(t, b)).map((t) => (before.has(t) ? before.get(t)! : t.lastScanNs));
             const earliest = Math.min(...prior);
@@ -115,35 +119,50 @@ function track(
   frame: Frame,
   thumbs: Thumbnails,
 ): void {
-  const before = tracker.all().length;
   tracker.update(target, tNs, found, scanned, lastScan);
   // Offer each detection's crop as its track's thumbnail; the best score wins.
-  for (const t of tracker.all().slice(0)) {
+  for (const t of tracker.all()) {
     const p = t.points[t.points.length - 1]!;
     if (t.target === target && p.tNs === tNs) thumbs.offer(t.id, p, p.score, frame);
   }
-  void before;
 }
 
-/** Tiles to scan now: where things move or tracks are, plus the stalest of the rest. */
+/**
+ * What to scan now: a region-of-interest tile around each moving thing and each live
+ * track (where new objects appear and known ones must be confirmed), the coarse
+ * whole-frame levels, and a share of the grid so that every grid tile is swept once per
+ * period. A grid tile that an ROI tile covers counts as scanned.
+ */
 function chooseTiles(
+  det: Detector,
   tiles: TileState[],
   tracks: readonly Track[],
-  target: MaskTarget,
   moving: Box[],
   tNs: number,
   fullScanNs: number,
   scanGapNs: number,
-): TileState[] {
-  const busy = [...moving, ...tracks.filter((t) => t.active && t.target === target).map((t) => predict(t, tNs))];
-  const chosen = new Set<TileState>();
-  for (const t of tiles) {
-    if (t.level > 0 || t.lastScanNs === -Infinity || tNs - t.lastScanNs >= fullScanNs) chosen.add(t);
-    else if (busy.some((b) => intersection(t, b) > 0)) chosen.add(t);
+  width: number,
+  height: number,
+): { run: Tile[]; swept: TileState[] } {
+  const busy = [...moving, ...tracks.filter((t) => t.active && t.target === det.target).map((t) => predict(t, tNs))];
+  const rois: Tile[] = [];
+  for (const b of busy.sort((a, c) => c.w * c.h - a.w * a.h)) {
+    if (rois.some((r) => covers(r, b))) continue;
+    rois.push(det.roiTile(b, width, height));
   }
-  // Spread the full sweep over the scans of one period instead of a burst each period.
-  const quota = Math.ceil((tiles.length * Math.max(scanGapNs, 1)) / fullScanNs);
-  const rest = tiles.filter((t) => !chosen.has(t)).sort((a, b) => a.lastScanNs - b.lastScanNs);
-  for (const t of rest.slice(0, quota)) chosen.add(t);
-  return [...chosen];
+  const swept = new Set<TileState>();
+  for (const t of tiles) {
+    if (t.level > 0 || t.lastScanNs === -Infinity) swept.add(t);
+  }
+  // Spread the sweep over the scans of one period instead of a burst each period.
+  const quota = Math.ceil((tiles.filter((t) => t.level === 0).length * Math.max(scanGapNs, 1)) / fullScanNs);
+  const rest = tiles.filter((t) => !swept.has(t)).sort((a, b) => a.lastScanNs - b.lastScanNs);
+  for (const t of rest.slice(0, quota)) swept.add(t);
+  const run: Tile[] = [...swept, ...rois];
+  // Grid tiles wholly inside an ROI tile were looked at too.
+  for (const t of tiles) if (!swept.has(t) && t.level === 0 && rois.some((r) => covers(r, t))) swept.add(t);
+  return { run, swept: [...swept] };
 }
+
+const covers = (outer: Box, inner: Box) =>
+  inner.x >= outer.x && inner.y >= outer.y && inner.x + inner.w <= outer.x + outer.w && inner.y + inner.h <= outer.y + outer.h;

@@ -13,7 +13,8 @@ import type { Frame } from '../../media/frame.js';
 import { nms } from '../geometry.js';
 import type { LoadedModel } from '../models.js';
 import { regionToTensor } from '../tensor.js';
-import { tileGrid, type Detection, type Detector, type Tile } from './detector.js';
+import { tileAround, tileGrid, type Detection, type Detector, type Tile } from './detector.js';
+import type { Box } from '../geometry.js';
 
 const LAYERS = [
   { cells: 16, anchors: 2 },
@@ -33,11 +34,22 @@ export class BlazeFaceDetector implements Detector {
     this.input = new Float32Array(width * height * 3);
   }
 
+  /** Level-0 scale: the smallest face we promise becomes the model's floor + 15 %. */
+  private scale0(): number {
+    // The headroom keeps recall up on soft, compressed CCTV faces.
+    return Math.min(1, (this.model.entry.minObjectPx * 1.15) / this.minFacePx);
+  }
+
+  roiTile(b: Box, width: number, height: number): Tile {
+    // Square, because the model's input is; grown for objects bigger than a tile.
+    const side = Math.max(Math.round(this.model.entry.input.width / this.scale0()), Math.ceil(1.5 * Math.max(b.w, b.h)));
+    return tileAround(b, side, side, width, height);
+  }
+
   tiles(width: number, height: number): Tile[] {
     const e = this.model.entry;
     const size = e.input.width;
-    // 15 % headroom over the model's floor keeps recall up on soft CCTV faces.
-    const scale0 = Math.min(1, (e.minObjectPx * 1.15) / this.minFacePx);
+    const scale0 = this.scale0();
     const wholeScale = Math.min(size / width, size / height);
     const tiles: Tile[] = [];
     if (wholeScale < scale0 * 0.9) {

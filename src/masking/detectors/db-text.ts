@@ -9,38 +9,58 @@ import type { Frame } from '../../media/frame.js';
 import { nms, pad } from '../geometry.js';
 import type { LoadedModel } from '../models.js';
 import { regionToTensor } from '../tensor.js';
-import { tileGrid, type Detection, type Detector, type Tile } from './detector.js';
+import { tileAround, tileGrid, type Detection, type Detector, type Tile } from './detector.js';
+import type { Box } from '../geometry.js';
 
 /** Pixel probability that counts as text (PaddleOCR's det_db_thresh). */
 const PIXEL_THRESHOLD = 0.3;
 
 export class DbTextDetector implements Detector {
   readonly target = 'plate' as const;
-  private readonly input: Float32Array;
+  private readonly buffers = new Map<number, Float32Array>();
 
   constructor(
     readonly model: LoadedModel,
     /** Smallest text height, in source pixels, that must be found. */
-    private readonly minTextPx = 10,
-  ) {
-    const { width, height } = model.entry.input;
-    this.input = new Float32Array(width * height * 3);
+    private readonly minTextPx = 12,
+  ) {}
+
+  /** Scale at which the smallest text we promise reaches the model's floor. */
+  private scale(width: number, height: number): number {
+    const { input, minObjectPx } = this.model.entry;
+    return Math.min(1, Math.max(minObjectPx / this.minTextPx, Math.min(input.width / width, input.height / height)));
   }
 
   tiles(width: number, height: number): Tile[] {
-    const { input, minObjectPx } = this.model.entry;
-    const scale = Math.min(1, Math.max(minObjectPx / this.minTextPx, Math.min(input.width / width, input.height / height)));
-    return tileGrid(width, height, Math.round(input.width / scale), Math.round(input.height / scale), Math.round(64 / scale), 0);
+    const { input } = this.model.entry;
+    const s = this.scale(width, height);
+    return tileGrid(width, height, Math.round(input.width / s), Math.round(input.height / s), Math.round(64 / s), 0);
+  }
+
+  roiTile(b: Box, width: number, height: number): Tile {
+    const s = this.scale(width, height);
+    // DB models take any size in steps of 32: a small input around a car is cheap.
+    return tileAround(b, Math.round(256 / s), Math.round(128 / s), width, height);
+  }
+
+  /** The model input size for a tile: its scaled size in steps of 32, at most the manifest's. */
+  private inputFor(tile: Tile, frameW: number, frameH: number): { w: number; h: number } {
+    const s = this.scale(frameW, frameH);
+    const { input } = this.model.entry;
+    const r32 = (n: number, max: number) => Math.max(32, Math.min(max, Math.ceil((n * s) / 32) * 32));
+    return { w: r32(tile.w, input.width), h: r32(tile.h, input.height) };
   }
 
   async detect(frame: Frame, tiles: Tile[]): Promise<Detection[]> {
     const e = this.model.entry;
-    const { width: W, height: H } = e.input;
     const session = this.model.session;
     const found: Detection[] = [];
     for (const tile of tiles) {
-      const map = regionToTensor(frame, tile, e.input, this.input);
-      const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', this.input, [1, 3, H, W]) });
+      const { w: W, h: H } = this.inputFor(tile, frame.layout.width, frame.layout.height);
+      let buf = this.buffers.get(W * H);
+      if (!buf) this.buffers.set(W * H, (buf = new Float32Array(W * H * 3)));
+      const map = regionToTensor(frame, tile, { ...e.input, width: W, height: H }, buf);
+      const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', buf, [1, 3, H, W]) });
       const prob = out[session.outputNames[0]!]!.data as Float32Array;
       for (const c of components(prob, W, H, PIXEL_THRESHOLD)) {
         // scoreThreshold is the mean probability a whole box needs (PaddleOCR box_thresh).

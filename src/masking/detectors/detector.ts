@@ -19,8 +19,23 @@ export interface Detector {
   readonly model: LoadedModel;
   /** Tiles that together cover a frame of this size at every scale the model needs. */
   tiles(width: number, height: number): Tile[];
+  /**
+   * A tile centred on a region where something moves or a track is expected, at the
+   * finest scale, large enough for the object (one inference per object instead of
+   * every grid tile it touches).
+   */
+  roiTile(b: Box, width: number, height: number): Tile;
   /** Runs the model on the given tiles; boxes in frame pixels, duplicates merged. */
   detect(frame: Frame, tiles: Tile[]): Promise<Detection[]>;
+}
+
+/** A tile of at least `minW x minH` around box b (grown to hold it), inside the frame. */
+export function tileAround(b: Box, minW: number, minH: number, width: number, height: number): Tile {
+  const w = Math.min(width, Math.max(minW, Math.ceil(b.w * 1.5)));
+  const h = Math.min(height, Math.max(minH, Math.ceil(b.h * 1.5)));
+  const x = Math.max(0, Math.min(width - w, Math.round(b.x + b.w / 2 - w / 2)));
+  const y = Math.max(0, Math.min(height - h, Math.round(b.y + b.h / 2 - h / 2)));
+  return { x, y, w, h, level: 0 };
 }
 
 /**

@@ -1,0 +1,89 @@
+/**
+ * npm run bench: throughput and memory of the export engine on a 1080p30 H.264 clip
+ * of real faces that the bench makes itself, against a baseline measured in the same
+ * run: a plain GStreamer transcode (decode + the same encoder settings, no masking).
+ * Medians of several runs; ratios against the baseline; targets checked and printed.
+ */
+import { mkdtemp, rm, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readRecords, startEncoder } from '../media/gst-process.js';
+import { loadProfiles, encodePipeline, quoteLocation } from '../media/profiles.js';
+import { composeClip, scene, type MovingObject } from '../samples/compose.js';
+import { faceSprite } from '../samples/faces.js';
+import { buildDetectors, DEFAULT_TARGETS } from '../export/detectors.js';
+import { analyseFootage, renderFootage, type RangeFootage } from '../export/export.js';
+import type { MaskPlan } from '../masking/plan.js';
+import { loadOrCreateSigningKey, sealPackage } from '../seal/index.js';
+
+const W = 1920, H = 1080, FPS = 30, SECONDS = 20;
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const seconds = async (f: () => Promise<unknown>) => {
+  const t0 = process.hrtime.bigint();
+  await f();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+};
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'veilport-bench-'));
+  try {
+    const software = loadProfiles().find((p) => p.name === 'software')!;
+    const clip = join(dir, 'cam1', '2026-01-01', '00-00-00.mp4');
+    await mkdir(join(dir, 'cam1', '2026-01-01'), { recursive: true });
+    process.stderr.write(`bench: making a ${SECONDS} s ${W}x${H}@${FPS} clip of moving faces\n`);
+    const objects: MovingObject[] = [];
+    for (const [i, s] of [24, 32, 48, 64, 96, 140].entries()) {
+      objects.push({ sprite: await faceSprite(i * 3, s), from: { x: 100 + i * 300, y: 150 + (i % 3) * 250 }, to: { x: 200 + i * 280, y: 250 + ((i + 1) % 3) * 230 }, label: `face${s}` });
+    }
+    await composeClip({ out: clip, width: W, height: H, fps: FPS, seconds: SECONDS, background: scene(W, H), objects, preset: 'veryfast' });
+    const frames = FPS * SECONDS;
+    const footage: RangeFootage = {
+      camera: 'cam1', from: new Date(0), to: new Date(SECONDS * 1000), gaps: [],
+      pieces: [{ file: clip, segmentStart: new Date(0), inpointNs: 0, outpointNs: SECONDS * 1e9, codec: 'h264', container: 'mp4', width: W, height: H, framerate: FPS }],
+    };
+    const bitrateKbps = Math.max(500, (W * H * FPS * 0.07) / 1000);
+    // The baseline: exactly the export's encoder chain, fed straight by the decoder.
+    const encodeChain = encodePipeline(software, { bitrateKbps, gopFrames: FPS * 2 }).split(' ! ').slice(1, -1).join(' ! ');
+    const transcode = `filesrc location=${quoteLocation(clip)} ! qtdemux ! h264parse ! avdec_h264 ! videoconvert ! video/x-raw,format=I420 ! ${encodeChain} ! appsink name=out sync=false`;
+
+    const { detectors, models } = await buildDetectors(DEFAULT_TARGETS);
+    const signer = await loadOrCreateSigningKey(join(dir, 'keys'));
+    const plan: MaskPlan = { style: 'mosaic', unmasked: [], manualRegions: [], privacyZones: [] };
+    const t = { transcode: [] as number[], analyse: [] as number[], render: [] as number[], export: [] as number[] };
+    for (let run = 0; run < RUNS; run++) {
+      process.stderr.write(`bench: run ${run + 1}/${RUNS}\n`);
+      t.transcode.push(await seconds(async () => {
+        for await (const _ of readRecords(transcode, { label: 'baseline transcode' })) void _;
+      }));
+      let analysis: Awaited<ReturnType<typeof analyseFootage>> | undefined;
+      t.analyse.push(await seconds(async () => {
+        analysis = await analyseFootage(footage, { profile: software, detectors, motion: true });
+      }));
+      t.render.push(await seconds(() => renderFootage(footage, { profile: software, analysis: analysis!, plan, sink: async (v) => { for await (const _ of v) void _; } })));
+      const out = join(dir, `bench-${run}.vpkg`);
+      t.export.push(await seconds(async () => {
+        const a = await analyseFootage(footage, { profile: software, detectors, motion: true });
+        await renderFootage(footage, { profile: software, analysis: a, plan, sink: (video) => sealPackage({ out, manifest: { bench: true, expiresAt: null }, video, password: 'bench-password', signer }) });
+      }));
+    }
+    const fps = (k: keyof typeof t) => frames / median(t[k]);
+    const base = fps('transcode');
+    const rssMb = process.resourceUsage().maxRSS / 1024;
+    const lines = [
+      `Veilport bench: ${W}x${H}@${FPS} H.264, ${SECONDS} s (${frames} frames), software profile, ${RUNS} runs, medians`,
+      `models: ${models.map((m) => m.entry.name).join(', ')}; targets: ${DEFAULT_TARGETS.join(', ')}`,
+      `baseline transcode   ${base.toFixed(1).padStart(6)} fps   1.00x`,
+      `analyse              ${fps('analyse').toFixed(1).padStart(6)} fps   ${(fps('analyse') / base).toFixed(2)}x   ${(fps('analyse') / FPS).toFixed(2)}x real time   target >= 1x real time: ${fps('analyse') >= FPS ? 'met' : 'MISSED'}`,
+      `render               ${fps('render').toFixed(1).padStart(6)} fps   ${(fps('render') / base).toFixed(2)}x   target >= 0.9x transcode: ${fps('render') / base >= 0.9 ? 'met' : 'MISSED'}`,
+      `whole export         ${fps('export').toFixed(1).padStart(6)} fps   ${(fps('export') / base).toFixed(2)}x   ${(fps('export') / FPS).toFixed(2)}x real time`,
+      `peak RSS (daemon)    ${rssMb.toFixed(0).padStart(6)} MiB          target < 1024 MiB: ${rssMb < 1024 ? 'met' : 'MISSED'}`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+    await writeFile(join(process.cwd(), 'bench-result.txt'), lines.join('\n') + '\n').catch(() => undefined);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
