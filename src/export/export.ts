@@ -31,8 +31,8 @@ export interface AnalyseStepOptions {
   progress?: boolean;
 }
 
-export function footageFrames(f: RangeFootage, profile: Profile) {
-  return decodePieces(f.pieces, { profile, from: f.from, to: f.to });
+export function footageFrames(f: RangeFootage, profile: Profile, stallMs?: number) {
+  return decodePieces(f.pieces, { profile, from: f.from, to: f.to, ...(stallMs ? { stallMs } : {}) });
 }
 
 export function expectedFrames(f: RangeFootage): number {
@@ -58,6 +58,8 @@ export interface RenderStepOptions {
   progress?: boolean;
   /** Receives the encoded (masked, clear) bytes; must consume them as they come. */
   sink: (video: AsyncIterable<Uint8Array>) => Promise<unknown>;
+  /** Fail a pipeline that makes no progress for this long (default 30 s). */
+  stallMs?: number;
 }
 
 /** Renders and hands the encoded stream to `sink`; any failure on either side fails both. */
@@ -67,12 +69,12 @@ export async function renderFootage(f: RangeFootage, o: RenderStepOptions): Prom
   const pixels = o.analysis.width * o.analysis.height;
   // About 0.07 bits per pixel per frame: 4.4 Mb/s at 1080p30, clear enough for evidence.
   const bitrateKbps = Math.max(500, (pixels * fps * 0.07) / 1000);
-  const encoder = startEncoder(encodePipeline(o.profile, { bitrateKbps, gopFrames: Math.round(fps * 2) }), { label: `encode (${o.profile.name})` });
+  const encoder = startEncoder(encodePipeline(o.profile, { bitrateKbps, gopFrames: Math.round(fps * 2) }), { label: `encode (${o.profile.name})`, ...(o.stallMs ? { stallMs: o.stallMs } : {}) });
   const progress = new Progress('render', o.analysis.frameTimesNs.length, o.progress ?? false);
   const sinking = o.sink(encoder.output);
   let stats: RenderStats;
   try {
-    stats = await render(footageFrames(f, o.profile), {
+    stats = await render(footageFrames(f, o.profile, o.stallMs), {
       frameTimesNs: o.analysis.frameTimesNs,
       tracks: o.analysis.tracks,
       plan: o.plan,

@@ -8,7 +8,7 @@
 import type { Frame } from '../media/frame.js';
 import { VeilportError, isVeilportError } from '../util/errors.js';
 import type { Detection, Detector, Tile } from './detectors/detector.js';
-import type { Box } from './geometry.js';
+import { hull, type Box } from './geometry.js';
 import type { MaskTarget } from './models.js';
 import { MotionDetector } from './motion.js';
 import { Tracker, predict, type Track } from './tracker.js';
@@ -84,6 +84,7 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
           track(tracker, 'person', frame.tNs, moving, () => true, () => frame.tNs - scanGapNs, frame, thumbs);
         }
         for (const { det, tiles } of tileSets) {
+          if ((scans - 1) % det.scanEvery !== 0) continue;
           const { run, swept } = chooseTiles(det, tiles, tracker.all(), moving, frame.tNs, fullScanNs, scanGapNs, width, height);
           const found = await det.detect(frame, run);
           tilesRun += run.length;
@@ -145,11 +146,18 @@ function chooseTiles(
   height: number,
 ): { run: Tile[]; swept: TileState[] } {
   const busy = [...moving, ...tracks.filter((t) => t.active && t.target === det.target).map((t) => predict(t, tNs))];
-  const rois: Tile[] = [];
+  // Group busy boxes whose hull still fits one ROI tile: one inference for a group.
+  const groups: Box[] = [];
   for (const b of busy.sort((a, c) => c.w * c.h - a.w * a.h)) {
-    if (rois.some((r) => covers(r, b))) continue;
-    rois.push(det.roiTile(b, width, height));
+    const g = groups.findIndex((x) => {
+      const h = hull(x, b);
+      const t = det.roiTile(h, width, height);
+      return covers(t, h) && t.w * t.h <= det.roiTile(x, width, height).w * det.roiTile(x, width, height).h;
+    });
+    if (g >= 0) groups[g] = hull(groups[g]!, b);
+    else groups.push(b);
   }
+  const rois = groups.map((b) => det.roiTile(b, width, height));
   const swept = new Set<TileState>();
   for (const t of tiles) {
     if (t.level > 0 || t.lastScanNs === -Infinity) swept.add(t);

@@ -153,21 +153,26 @@ export function startEncoder(pipeline: string, opts: RunOptions): Encoder {
   // A closed pipe while writing shows up as EPIPE; the exit status tells the real reason.
   stdin.on('error', () => undefined);
 
-  const write = (buf: Uint8Array): Promise<void> => {
-    if (aborted) return Promise.reject(new VeilportError('PIPELINE_FAILED', `${opts.label}: ${aborted}`));
-    if (child.exitCode !== null || child.signalCode !== null || stdin.destroyed) {
-      return Promise.reject(new VeilportError('PIPELINE_FAILED', `${opts.label}: encoder exited early`));
-    }
+  // When the process is gone, the reason is in its exit status and stderr, not in EPIPE.
+  const exitedError = async (): Promise<VeilportError> => {
+    const { code, signal } = await sup.exited;
+    if (aborted) return new VeilportError('PIPELINE_FAILED', `${opts.label}: ${aborted}`);
+    if (stalled) return new VeilportError('PIPELINE_STALLED', `${opts.label}: no progress for ${stallMs / 1000} s; the pipeline was stopped`);
+    return code === 0 ? new VeilportError('PIPELINE_FAILED', `${opts.label}: the encoder ended before its input did`) : sup.failure(code, signal);
+  };
+  const write = async (buf: Uint8Array): Promise<void> => {
+    if (aborted) throw new VeilportError('PIPELINE_FAILED', `${opts.label}: ${aborted}`);
+    if (child.exitCode !== null || child.signalCode !== null || stdin.destroyed) throw await exitedError();
     dog.poke();
-    if (stdin.write(buf)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
+    if (stdin.write(buf)) return;
+    const closed = await new Promise<boolean>((resolve) => {
       const onDrain = () => {
         cleanup();
-        resolve();
+        resolve(false);
       };
       const onClose = () => {
         cleanup();
-        reject(new VeilportError('PIPELINE_FAILED', `${opts.label}: encoder exited early`));
+        resolve(true);
       };
       const cleanup = () => {
         stdin.off('drain', onDrain);
@@ -176,6 +181,7 @@ export function startEncoder(pipeline: string, opts: RunOptions): Encoder {
       stdin.on('drain', onDrain);
       child.on('close', onClose);
     });
+    if (closed) throw await exitedError();
   };
 
   async function* output(): AsyncGenerator<Uint8Array> {

@@ -23,6 +23,7 @@ const LAYERS = [
 
 export class BlazeFaceDetector implements Detector {
   readonly target = 'face' as const;
+  readonly scanEvery = 1;
   private readonly input: Float32Array;
 
   constructor(

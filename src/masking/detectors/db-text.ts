@@ -17,6 +17,9 @@ const PIXEL_THRESHOLD = 0.3;
 
 export class DbTextDetector implements Detector {
   readonly target = 'plate' as const;
+  // Plates ride on vehicles, large and in view for seconds; half the scans suffice, and
+  // the tracker holds the mask between them.
+  readonly scanEvery = 2;
   private readonly buffers = new Map<number, Float32Array>();
 
   constructor(

@@ -17,6 +17,8 @@ export interface Tile extends Box {
 export interface Detector {
   readonly target: MaskTarget;
   readonly model: LoadedModel;
+  /** Run on every n-th scan of the analysis (objects that stay long can be scanned less). */
+  readonly scanEvery: number;
   /** Tiles that together cover a frame of this size at every scale the model needs. */
   tiles(width: number, height: number): Tile[];
   /**
