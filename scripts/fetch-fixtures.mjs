@@ -12,8 +12,14 @@ const out = join(root, '.cache/fixtures');
 mkdirSync(cache, { recursive: true });
 mkdirSync(out, { recursive: true });
 
+const PLATES = 'package/android/libraries/openalpr/src/main/assets/runtime_data/keypoints/us';
 const SOURCES = [
+  // Real photos of people (MIT): faces annotated in src/samples/faces.json.
   { npm: '@vladmandic/face-api@1.7.15', files: [1, 2, 3, 4, 5, 6].map((i) => `package/demo/sample${i}.jpg`) },
+  // Real blank licence plates (OpenALPR runtime data shipped in this package, MIT);
+  // src/samples/plates.ts renders registration characters onto them. A large pack
+  // (160 MB), fetched once into the npm cache.
+  { npm: 'react-native-openalpr@2.2.0', files: ['ny2010', 'ca1993', 'tx2009', 'pa2004', 'nj1993', 'wa1998', 'oh2004', 'fl2004'].map((p) => `${PLATES}/${p}.jpg`) },
 ];
 
 for (const s of SOURCES) {
