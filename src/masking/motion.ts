@@ -7,6 +7,7 @@
  */
 import type { Frame } from '../media/frame.js';
 import type { Detection } from './detectors/detector.js';
+import { components } from './components.js';
 
 export interface MotionOptions {
   /** Background learning rate per analysed frame (0..1). */
@@ -68,7 +69,7 @@ export class MotionDetector {
       bg[i] = bg[i]! + (this.current[i]! - bg[i]!) * (this.fg[i] ? this.rate * 0.1 : this.rate);
     }
     dilate(this.fg, this.gw, this.gh);
-    return blobs(this.fg, this.gw, this.gh, this.minCells).map((b) => ({
+    return components(this.fg, this.gw, this.gh, 1).filter((b) => b.n >= this.minCells).map((b) => ({
       x: b.x * c,
       y: b.y * c,
       w: b.w * c,
@@ -90,34 +91,4 @@ function dilate(m: Uint8Array, w: number, h: number): void {
       }
     }
   }
-}
-
-function blobs(m: Uint8Array, w: number, h: number, minCells: number): { x: number; y: number; w: number; h: number }[] {
-  const seen = new Uint8Array(w * h);
-  const out: { x: number; y: number; w: number; h: number }[] = [];
-  const stack: number[] = [];
-  for (let i = 0; i < w * h; i++) {
-    if (!m[i] || seen[i]) continue;
-    let x0 = w, y0 = h, x1 = -1, y1 = -1, n = 0;
-    seen[i] = 1;
-    stack.push(i);
-    while (stack.length) {
-      const p = stack.pop()!;
-      const x = p % w;
-      const y = (p - x) / w;
-      n++;
-      x0 = Math.min(x0, x);
-      x1 = Math.max(x1, x);
-      y0 = Math.min(y0, y);
-      y1 = Math.max(y1, y);
-      for (const q of [x > 0 ? p - 1 : -1, x < w - 1 ? p + 1 : -1, y > 0 ? p - w : -1, y < h - 1 ? p + w : -1]) {
-        if (q >= 0 && m[q] && !seen[q]) {
-          seen[q] = 1;
-          stack.push(q);
-        }
-      }
-    }
-    if (n >= minCells) out.push({ x: x0, y: y0, w: x1 - x0 + 1, h: y1 - y0 + 1 });
-  }
-  return out;
 }

@@ -9,6 +9,7 @@ import type { Frame } from '../../media/frame.js';
 import { nms, pad } from '../geometry.js';
 import type { LoadedModel } from '../models.js';
 import { regionToTensor } from '../tensor.js';
+import { components } from '../components.js';
 import { tileAround, tileGrid, type Detection, type Detector, type Tile } from './detector.js';
 import type { Box } from '../geometry.js';
 
@@ -66,8 +67,9 @@ export class DbTextDetector implements Detector {
       const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', buf, [1, 3, H, W]) });
       const prob = out[session.outputNames[0]!]!.data as Float32Array;
       for (const c of components(prob, W, H, PIXEL_THRESHOLD)) {
+        const meanProb = c.sum / c.n;
         // scoreThreshold is the mean probability a whole box needs (PaddleOCR box_thresh).
-        if (c.meanProb < e.scoreThreshold || c.h < 3 || c.w < 3) continue;
+        if (meanProb < e.scoreThreshold || c.h < 3 || c.w < 3) continue;
         // DB maps shrink text; PaddleOCR "unclips" by area * 1.5 / perimeter.
         const d = (c.w * c.h * 1.5) / (2 * (c.w + c.h));
         const grown = pad({ x: c.x, y: c.y, w: c.w, h: c.h }, 0, d);
@@ -76,54 +78,11 @@ export class DbTextDetector implements Detector {
           y: map.offsetY + grown.y / map.scale,
           w: grown.w / map.scale,
           h: grown.h / map.scale,
-          score: c.meanProb,
+          score: meanProb,
           target: 'plate',
         });
       }
     }
     return nms(found, 0.3);
   }
-}
-
-interface Component {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-  meanProb: number;
-}
-
-/** 4-connected regions of prob >= threshold, with their bounding boxes. */
-export function components(prob: Float32Array, W: number, H: number, threshold: number): Component[] {
-  const label = new Int32Array(W * H);
-  const stack: number[] = [];
-  const out: Component[] = [];
-  let next = 1;
-  for (let start = 0; start < W * H; start++) {
-    if (label[start] !== 0 || prob[start]! < threshold) continue;
-    let x0 = W, y0 = H, x1 = -1, y1 = -1, sum = 0, n = 0;
-    label[start] = next;
-    stack.push(start);
-    while (stack.length) {
-      const p = stack.pop()!;
-      const x = p % W;
-      const y = (p - x) / W;
-      sum += prob[p]!;
-      n++;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-      const nb = [x > 0 ? p - 1 : -1, x < W - 1 ? p + 1 : -1, y > 0 ? p - W : -1, y < H - 1 ? p + W : -1];
-      for (const q of nb) {
-        if (q >= 0 && label[q] === 0 && prob[q]! >= threshold) {
-          label[q] = next;
-          stack.push(q);
-        }
-      }
-    }
-    next++;
-    out.push({ x: x0, y: y0, w: x1 - x0 + 1, h: y1 - y0 + 1, meanProb: sum / n });
-  }
-  return out;
 }
