@@ -1,15 +1,19 @@
 /**
- * Recording layouts: where a camera's segment files are and what their names say about
- * their start time. A pattern such as `{camera}/{YYYY}-{MM}-{DD}/{hh}-{mm}-{ss}.{ext}`
- * becomes a matcher; wall-clock times in names are read in the configured time zone.
+ * Segment file layouts: how a recorder names its files, e.g.
+ * `{camera}/{YYYY}-{MM}-{DD}/{hh}-{mm}-{ss}.{ext}`. The name gives the wall-clock time a
+ * segment started in the recorder's time zone; turning it into an instant needs that
+ * zone's offset at that moment, which Intl knows (DST included) without a tz database.
  */
 import { VeilportError } from '../util/errors.js';
+import type { Container } from './profiles.js';
 
+/** The layout most recorders we met use; relative to the recordings root. */
 export const DEFAULT_LAYOUT = '{camera}/{YYYY}-{MM}-{DD}/{hh}-{mm}-{ss}.{ext}';
-export const EXTENSIONS = ['mp4', 'mkv', 'ts'] as const;
-export type Extension = (typeof EXTENSIONS)[number];
 
-const TOKENS: Record<string, string> = {
+const TOKENS = ['camera', 'YYYY', 'MM', 'DD', 'hh', 'mm', 'ss', 'ext'] as const;
+type Token = (typeof TOKENS)[number];
+const REQUIRED: Token[] = ['camera', 'YYYY', 'MM', 'DD', 'hh', 'mm', 'ss'];
+const TOKEN_RE: Record<Token, string> = {
   camera: '([^/]+)',
   YYYY: '(\\d{4})',
   MM: '(\\d{2})',
@@ -19,79 +23,196 @@ const TOKENS: Record<string, string> = {
   ss: '(\\d{2})',
   ext: '([A-Za-z0-9]+)',
 };
-const REQUIRED = ['camera', 'YYYY', 'MM', 'DD', 'hh', 'mm', 'ss', 'ext'];
+
+/** Container expected for each accepted file extension (matched case-insensitively). */
+export const EXTENSIONS: Readonly<Record<string, Container>> = { mp4: 'mp4', mkv: 'mkv', ts: 'ts' };
+
+/** Year, month (1-12), day, hour, minute, second as written in a file name. */
+export interface WallTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+export type LayoutMatch =
+  | { ok: true; camera: string; wall: WallTime; ext: string }
+  | { ok: false; reason: string };
 
 export interface Layout {
   pattern: string;
-  timeZone: string;
-  /** Parses a path relative to the recordings root; undefined if it does not match. */
-  match(relPath: string): { camera: string; start: Date; ext: Extension } | undefined;
-  /** How many path components a segment path has (for walking the tree). */
-  depth: number;
+  /** True when the first path component is exactly `{camera}`: cameras are the root's folders. */
+  cameraFirst: boolean;
+  /** Matches a path relative to the root, with `/` separators. */
+  match(relPath: string): LayoutMatch;
+  /** The relative path a segment of `camera` starting at `wall` gets (tests, tools). */
+  format(camera: string, wall: WallTime, ext: string): string;
 }
 
-export function parseLayout(pattern: string = DEFAULT_LAYOUT, timeZone = 'UTC'): Layout {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-  } catch {
-    throw new VeilportError('BAD_INPUT', `time zone "${timeZone}" is not an IANA zone name (e.g. Asia/Seoul, UTC)`);
+/**
+ * Parses and validates a layout pattern. Throws BAD_INPUT naming the offending token when
+ * the pattern has an unknown or repeated token or an unbalanced brace, or lacks
+ * `{camera}` or any part of the date and time. `{ext}` is optional: without it the
+ * extension is literal text in the pattern.
+ */
+export function parseLayout(pattern: string = DEFAULT_LAYOUT): Layout {
+  if (typeof pattern !== 'string' || pattern.length === 0) throw new VeilportError('BAD_INPUT', 'layout pattern is empty');
+  if (pattern.startsWith('/') || pattern.split('/').some((c) => c === '' || c === '.' || c === '..')) {
+    throw new VeilportError('BAD_INPUT', `layout "${pattern}": must be a relative path without empty, "." or ".." components`, { pattern });
   }
-  const order: string[] = [];
-  let re = '';
-  let last = 0;
-  for (const m of pattern.matchAll(/\{([^}]*)\}/g)) {
-    const name = m[1]!;
-    if (!(name in TOKENS)) throw new VeilportError('BAD_INPUT', `layout "${pattern}": unknown token {${name}}; known: ${Object.keys(TOKENS).map((k) => `{${k}}`).join(' ')}`);
-    if (order.includes(name)) throw new VeilportError('BAD_INPUT', `layout "${pattern}": {${name}} appears twice`);
-    re += escape(pattern.slice(last, m.index)) + TOKENS[name];
-    order.push(name);
-    last = m.index! + m[0].length;
+  const parts: ({ token: Token } | { text: string })[] = [];
+  const seen = new Set<Token>();
+  let i = 0;
+  while (i < pattern.length) {
+    const open = pattern.indexOf('{', i);
+    const close = pattern.indexOf('}', i);
+    if (close !== -1 && (open === -1 || close < open)) {
+      throw new VeilportError('BAD_INPUT', `layout "${pattern}": "}" at position ${close} has no "{"`, { pattern });
+    }
+    if (open === -1) {
+      parts.push({ text: pattern.slice(i) });
+      break;
+    }
+    if (open > i) parts.push({ text: pattern.slice(i, open) });
+    if (close === -1) throw new VeilportError('BAD_INPUT', `layout "${pattern}": unclosed token "${pattern.slice(open)}"`, { pattern });
+    const name = pattern.slice(open + 1, close);
+    if (!(TOKENS as readonly string[]).includes(name)) {
+      const known = TOKENS.map((t) => `{${t}}`).join(' ');
+      throw new VeilportError('BAD_INPUT', `layout "${pattern}": unknown token "{${name}}" (known: ${known})`, { pattern, token: name });
+    }
+    const token = name as Token;
+    if (seen.has(token)) throw new VeilportError('BAD_INPUT', `layout "${pattern}": token "{${token}}" appears twice`, { pattern, token });
+    seen.add(token);
+    parts.push({ token });
+    i = close + 1;
   }
-  re += escape(pattern.slice(last));
-  for (const r of REQUIRED) {
-    if (!order.includes(r)) throw new VeilportError('BAD_INPUT', `layout "${pattern}": {${r}} is missing (needed: ${REQUIRED.map((k) => `{${k}}`).join(' ')})`);
+  for (const t of REQUIRED) {
+    if (!seen.has(t)) {
+      throw new VeilportError('BAD_INPUT', `layout "${pattern}": missing token "{${t}}" (a layout needs {camera} and the full date and time)`, { pattern, token: t });
+    }
   }
-  if (!pattern.startsWith('{camera}/')) throw new VeilportError('BAD_INPUT', `layout "${pattern}": must start with {camera}/ (one folder per camera)`);
-  const regex = new RegExp(`^${re}$`);
+  const order: Token[] = [];
+  let source = '';
+  for (const p of parts) {
+    if ('token' in p) {
+      order.push(p.token);
+      source += TOKEN_RE[p.token];
+    } else {
+      source += p.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    }
+  }
+  // Case-insensitive so that "CLIP.MP4" matches a pattern ending in ".mp4".
+  const re = new RegExp(`^${source}$`, 'i');
+  const hasExt = seen.has('ext');
+
   return {
     pattern,
-    timeZone,
-    depth: pattern.split('/').length,
+    cameraFirst: pattern.startsWith('{camera}/'),
     match(relPath) {
-      const m = regex.exec(relPath);
-      if (!m) return undefined;
-      const v: Record<string, string> = {};
-      order.forEach((name, i) => (v[name] = m[i + 1]!));
-      const ext = v['ext']!.toLowerCase();
-      if (!(EXTENSIONS as readonly string[]).includes(ext)) return undefined;
-      const parts = ['YYYY', 'MM', 'DD', 'hh', 'mm', 'ss'].map((k) => Number(v[k]));
-      const [Y, M, D, h, mi, s] = parts as [number, number, number, number, number, number];
-      if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || s > 59) return undefined;
-      return { camera: v['camera']!, start: zonedToUtc(Y, M, D, h, mi, s, timeZone), ext: ext as Extension };
+      const m = re.exec(relPath);
+      if (!m) return { ok: false, reason: `name does not match layout ${pattern}` };
+      const got: Partial<Record<Token, string>> = {};
+      order.forEach((t, k) => (got[t] = m[k + 1]));
+      const ext = (hasExt ? got.ext! : (/\.([^./]+)$/.exec(relPath)?.[1] ?? '')).toLowerCase();
+      if (!Object.hasOwn(EXTENSIONS, ext)) return { ok: false, reason: `extension "${ext}" is not one of mp4, mkv, ts` };
+      const wall: WallTime = {
+        year: Number(got.YYYY),
+        month: Number(got.MM),
+        day: Number(got.DD),
+        hour: Number(got.hh),
+        minute: Number(got.mm),
+        second: Number(got.ss),
+      };
+      const bad = invalidWallTime(wall);
+      if (bad) return { ok: false, reason: `name matches the layout but ${bad}` };
+      return { ok: true, camera: got.camera!, wall, ext };
+    },
+    format(camera, wall, ext) {
+      const values: Record<Token, string> = {
+        camera,
+        YYYY: String(wall.year).padStart(4, '0'),
+        MM: pad2(wall.month),
+        DD: pad2(wall.day),
+        hh: pad2(wall.hour),
+        mm: pad2(wall.minute),
+        ss: pad2(wall.second),
+        ext,
+      };
+      return parts.map((p) => ('token' in p ? values[p.token] : p.text)).join('');
     },
   };
 }
 
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+function pad2(n: number): string {
+  return String(n).padStart(2, '0');
 }
 
-/** Offset (ms) of a zone from UTC at a given instant. */
-function offsetAt(utcMs: number, timeZone: string): number {
-  const f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-  const p = Object.fromEntries(f.formatToParts(new Date(utcMs)).map((x) => [x.type, x.value]));
-  const asUtc = Date.UTC(Number(p['year']), Number(p['month']) - 1, Number(p['day']), Number(p['hour']), Number(p['minute']), Number(p['second']));
-  return asUtc - Math.floor(utcMs / 1000) * 1000;
+function invalidWallTime(w: WallTime): string | undefined {
+  if (w.month < 1 || w.month > 12) return `month ${pad2(w.month)} is not 01-12`;
+  const days = new Date(Date.UTC(w.year, w.month, 0)).getUTCDate();
+  if (w.day < 1 || w.day > days) return `day ${pad2(w.day)} does not exist in ${w.year}-${pad2(w.month)}`;
+  if (w.hour > 23 || w.minute > 59 || w.second > 59) return `${pad2(w.hour)}:${pad2(w.minute)}:${pad2(w.second)} is not a valid time`;
+  return undefined;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    try {
+      f = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+      });
+    } catch {
+      throw new VeilportError('BAD_INPUT', `unknown time zone "${timeZone}" (expected an IANA name such as UTC or Asia/Seoul)`, { timeZone });
+    }
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** Throws BAD_INPUT unless `timeZone` is an IANA zone name this runtime knows. */
+export function checkTimeZone(timeZone: string): void {
+  formatter(timeZone);
+}
+
+/** The wall-clock time in `timeZone` at instant `ms` (whole seconds; milliseconds dropped). */
+export function wallTimeAt(ms: number, timeZone: string): WallTime {
+  const parts = formatter(timeZone).formatToParts(new Date(ms));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
+}
+
+/** Offset of `timeZone` from UTC at instant `ms`, in milliseconds (east positive). */
+function offsetAt(ms: number, timeZone: string): number {
+  const w = wallTimeAt(ms, timeZone);
+  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - Math.floor(ms / 1000) * 1000;
 }
 
 /**
- * A wall-clock time in a zone as a UTC instant. In the hour a DST change repeats, the
- * earlier instant is taken; in the hour it skips, the time is read with the offset
- * before the change (recorders that write such names are shifting their own clocks).
+ * The instant a wall-clock time in `timeZone` names. Where DST makes the name ambiguous
+ * (clocks set back: the hour happens twice) the earlier instant is taken; where it names
+ * nothing (clocks set forward) it is read with the offset from before the change, which
+ * lands after the jump. This is Temporal's "compatible" rule.
  */
-export function zonedToUtc(Y: number, M: number, D: number, h: number, mi: number, s: number, timeZone: string): Date {
-  const wall = Date.UTC(Y, M - 1, D, h, mi, s);
-  const first = wall - offsetAt(wall, timeZone);
-  const second = wall - offsetAt(first, timeZone);
-  return new Date(Math.min(first, second));
+export function wallTimeToUtc(w: WallTime, timeZone: string): Date {
+  const local = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  // Offsets half a day either side bracket any transition near this time.
+  const before = offsetAt(local - 12 * 3600_000, timeZone);
+  const after = offsetAt(local + 12 * 3600_000, timeZone);
+  const here = offsetAt(local, timeZone);
+  const valid = [local - before, local - after, local - here].filter((t) => t + offsetAt(t, timeZone) === local);
+  if (valid.length > 0) return new Date(Math.min(...valid));
+  return new Date(local - before);
 }
+

@@ -83,7 +83,7 @@ export function parseDiscovererOutput(text: string): Discovered {
 }
 
 /** h:mm:ss.fraction captured in groups 1-4 -> ns. */
-export function clockToNs(m: RegExpExecArray): number {
+function clockToNs(m: RegExpExecArray): number {
   const frac = (m[4] ?? '0').padEnd(9, '0');
   return ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1e9 + Number(frac);
 }
