@@ -51,3 +51,40 @@ export function parseIds(name: string, list: string[]): number[] {
     return Number(s.trim());
   });
 }
+
+/**
+ * A manual region "X,Y,W,H" in frame pixels, optionally "@FROM-TO" in seconds from the
+ * start of the export (default: the whole export).
+ */
+export function parseRegion(s: string): { x: number; y: number; w: number; h: number; fromNs: number; toNs: number } {
+  const m = /^(\d+),(\d+),(\d+),(\d+)(?:@(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?))?$/.exec(s.trim());
+  if (!m) throw new VeilportError('BAD_INPUT', `--region "${s}": expected X,Y,W,H or X,Y,W,H@FROM-TO (pixels; seconds from the start)`);
+  const [x, y, w, h] = [m[1], m[2], m[3], m[4]].map(Number) as [number, number, number, number];
+  const fromNs = m[5] ? Number(m[5]) * 1e9 : 0;
+  const toNs = m[6] ? Number(m[6]) * 1e9 : Number.MAX_SAFE_INTEGER;
+  if (w <= 0 || h <= 0) throw new VeilportError('BAD_INPUT', `--region "${s}": width and height must be more than zero`);
+  if (toNs < fromNs) throw new VeilportError('BAD_INPUT', `--region "${s}": the span ends before it starts`);
+  return { x, y, w, h, fromNs, toNs };
+}
+
+/**
+ * Privacy zones file: {"<camera>": [[x, y, w, h], ...], ...}. Zones of other cameras
+ * are ignored; every zone of this camera is masked in every frame.
+ */
+export function readPrivacyZones(path: string, camera: string): { x: number; y: number; w: number; h: number }[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new VeilportError('BAD_INPUT', `--privacy-zones ${path}: ${(e as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new VeilportError('BAD_INPUT', `--privacy-zones ${path}: expected an object keyed by camera`);
+  const zones = (json as Record<string, unknown>)[camera] ?? [];
+  if (!Array.isArray(zones)) throw new VeilportError('BAD_INPUT', `--privacy-zones ${path}: "${camera}" must be a list of [x, y, w, h]`);
+  return zones.map((z, i) => {
+    if (!Array.isArray(z) || z.length !== 4 || !z.every((v) => Number.isInteger(v) && v >= 0) || z[2] === 0 || z[3] === 0) {
+      throw new VeilportError('BAD_INPUT', `--privacy-zones ${path}: "${camera}"[${i}] must be [x, y, w, h] in whole pixels with a size`);
+    }
+    return { x: z[0], y: z[1], w: z[2], h: z[3] };
+  });
+}

@@ -19,6 +19,15 @@ run "veilport <command> --help" for its options`;
 
 type Command = (argv: string[]) => Promise<number>;
 
+/** The verdict word that leads a package error line, so a person sees why first. */
+const VERDICT: Partial<Record<string, string>> = {
+  PACKAGE_TAMPERED: 'tampered',
+  PACKAGE_SIGNATURE: 'wrong signature',
+  PACKAGE_EXPIRED: 'expired',
+  PACKAGE_FORMAT: 'not a package',
+  WRONG_PASSWORD: 'wrong password',
+};
+
 const COMMANDS: Record<string, () => Promise<Command>> = {
   probe: async () => async (argv) => (await import('./commands/probe.js')).probeCommand(argv.includes('--json')),
   analyse: async () => (await import('./commands/analyse.js')).analyseCommand,
@@ -45,7 +54,9 @@ export async function main(argv: string[]): Promise<number> {
     return await (await load())(rest);
   } catch (e) {
     const code = isVeilportError(e) ? e.code : 'INTERNAL';
-    const message = e instanceof Error ? e.message : String(e);
+    const raw = e instanceof Error ? e.message : String(e);
+    const verdict = VERDICT[code];
+    const message = verdict && !raw.startsWith(verdict) ? `${verdict}: ${raw}` : raw;
     if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code, message } }) + '\n');
     process.stderr.write(`veilport: error: ${message}\n`);
     if (!isVeilportError(e) && process.env['VEILPORT_DEBUG']) process.stderr.write(`${(e as Error).stack}\n`);

@@ -32,7 +32,7 @@ t.test('quotes in file names cannot break out of the location', async (t) => {
 t.test('encode pipelines fill named parameters and write fragmented MP4 to stdout', async (t) => {
   t.equal(
     encodePipeline(byName('software'), { bitrateKbps: 4354.6, gopFrames: 60 }),
-    'appsrc name=in format=time is-live=false block=true max-bytes=33554432 ! videoconvert ! x264enc speed-preset=veryfast bitrate=4355 key-int-max=60 ! video/x-h264,profile=high ! h264parse ! mp4mux fragment-duration=1000 streamable=true ! fdsink fd=1 sync=false',
+    'appsrc name=in format=time is-live=false block=true max-bytes=33554432 ! videoconvert ! x264enc speed-preset=veryfast bitrate=4355 key-int-max=60 bframes=0 ! video/x-h264,profile=high ! h264parse ! mp4mux fragment-duration=1000 streamable=true ! fdsink fd=1 sync=false',
   );
   t.match(encodePipeline(byName('jetson'), { bitrateKbps: 4000, gopFrames: 50 }), /nvv4l2h264enc bitrate=4000000 iframeinterval=50/);
 });

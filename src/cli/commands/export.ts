@@ -6,12 +6,13 @@ import { MASK_STYLES, type MaskStyle } from '../../masking/styles.js';
 import type { MaskPlan } from '../../masking/plan.js';
 import { maskingSummary, renderFootage } from '../../export/export.js';
 import { loadOrCreateSigningKey, sealPackage } from '../../seal/index.js';
-import { parseDuration, parseIds, readPasswordFile, requireOpt } from '../args.js';
+import { parseDuration, parseIds, parseRegion, readPasswordFile, readPrivacyZones, requireOpt } from '../args.js';
 import { analysisFor, dataDir, FOOTAGE_OPTIONS, parseArgs, resolveFootage } from './footage.js';
 
 const HELP = `usage: veilport export --recordings DIR --camera NAME --from ISO --to ISO --out FILE
        --password-file F [--mask face,plate,motion] [--style mosaic|blur|solid]
-       [--unmask ID...] [--expires 14d | --no-expiry] [--allow-extract] [--profile NAME]
+       [--unmask ID...] [--region X,Y,W,H[@FROM-TO]...] [--privacy-zones FILE]
+       [--expires 14d | --no-expiry] [--allow-extract] [--profile NAME]
        [--case ID] [--purpose TEXT] [--legal-basis TEXT] [--requester-org TEXT]
        [--requester-type subject|police|court|other] [--detect-every N] [--data DIR] [--json]`;
 
@@ -21,6 +22,8 @@ const OPTIONS = {
   'password-file': { type: 'string' },
   style: { type: 'string' },
   unmask: { type: 'string', multiple: true },
+  region: { type: 'string', multiple: true },
+  'privacy-zones': { type: 'string' },
   expires: { type: 'string' },
   'no-expiry': { type: 'boolean' },
   'allow-extract': { type: 'boolean' },
@@ -48,10 +51,12 @@ export async function exportCommand(argv: string[]): Promise<number> {
   }
   const expiresMs = values['no-expiry'] ? undefined : parseDuration('expires', values.expires ?? '14d');
   const unmasked = parseIds('unmask', values.unmask ?? []);
+  const manualRegions = (values.region ?? []).map(parseRegion);
+  const privacyZones = values['privacy-zones'] ? readPrivacyZones(values['privacy-zones'], requireOpt(values, 'camera')) : [];
 
   const r = await resolveFootage(values);
   const { stored, models } = await analysisFor(values, r);
-  const plan: MaskPlan = { style, unmasked, manualRegions: [], privacyZones: [] };
+  const plan: MaskPlan = { style, unmasked, manualRegions, privacyZones };
   const signer = await loadOrCreateSigningKey(join(dataDir(values), 'keys'));
   const issuedAt = new Date();
   const manifest = {
