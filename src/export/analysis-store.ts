@@ -18,7 +18,7 @@ export interface AnalysisKeyParts {
   targets: string[];
   models: string[];
   segments: { file: string; sha256: string }[];
-  detectEvery: number;
+  scanHz: number;
 }
 
 export function analysisKey(k: AnalysisKeyParts): string {
@@ -31,7 +31,7 @@ export interface StoredAnalysis {
   parts: AnalysisKeyParts;
   width: number;
   height: number;
-  detectEvery: number;
+  scanHz: number;
   frameTimesNs: number[];
   tracks: Track[];
   /** Thumbnail file per track id, relative to the analysis folder. */
@@ -47,7 +47,7 @@ export async function saveAnalysis(dir: string, key: string, parts: AnalysisKeyP
     await writeFile(join(folder, name), thumbnailPng(th), { mode: 0o600 });
     thumbnails[String(id)] = name;
   }
-  const stored: StoredAnalysis = { version: 1, key, parts, width: a.width, height: a.height, detectEvery: a.detectEvery, frameTimesNs: a.frameTimesNs, tracks: a.tracks, thumbnails };
+  const stored: StoredAnalysis = { version: 1, key, parts, width: a.width, height: a.height, scanHz: a.scanHz, frameTimesNs: a.frameTimesNs, tracks: a.tracks, thumbnails };
   const file = join(folder, 'analysis.json');
   await writeFile(file + '.tmp', JSON.stringify(stored), { mode: 0o600 });
   await rename(file + '.tmp', file);

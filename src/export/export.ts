@@ -27,7 +27,7 @@ export interface AnalyseStepOptions {
   profile: Profile;
   detectors: Detector[];
   motion: boolean;
-  detectEvery?: number;
+  scanHz?: number;
   progress?: boolean;
 }
 
@@ -45,7 +45,7 @@ export async function analyseFootage(f: RangeFootage, o: AnalyseStepOptions): Pr
   const result = await analyse(footageFrames(f, o.profile), {
     detectors: o.detectors,
     motion: o.motion,
-    ...(o.detectEvery ? { detectEvery: o.detectEvery } : {}),
+    ...(o.scanHz ? { scanHz: o.scanHz } : {}),
     onFrame: () => progress.tick(),
   });
   return { ...result, fps: progress.fps() };
@@ -104,7 +104,7 @@ export function maskingSummary(analysis: AnalysisResult, plan: MaskPlan, models:
     manualRegions: plan.manualRegions.length,
     privacyZones: plan.privacyZones.length,
     frames: analysis.frameTimesNs.length,
-    detectEvery: analysis.detectEvery,
+    scanHz: analysis.scanHz,
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * Pass 1: decode the footage, detect on a schedule, track, and return the tracks with
- * every analysed frame time. Scans run every `detectEvery` frames; each scan looks at
+ * every analysed frame time. Scans run `scanHz` times a second of footage; each looks at
  * the tiles where something moves or a track is, plus the stalest other tiles, so every
  * tile is looked at least once per `fullScanMs`. Any failure fails the whole analysis:
  * a partial analysis must never drive a render.
@@ -18,8 +18,12 @@ export interface AnalyseOptions {
   detectors: Detector[];
   /** Mask whatever moves (persons too small for a face model). */
   motion: boolean;
-  /** Run detectors on every n-th frame (1 = every frame). */
-  detectEvery?: number;
+  /**
+   * Scans per second of footage (default 6): at walking speed a person moves about a
+   * head width between scans, a path the tracker's interpolated masks cover. Time-based,
+   * so 10, 15 and 30 fps cameras get the same protection for the same cost per second.
+   */
+  scanHz?: number;
   /**
    * Every grid tile is swept at least this often (ms of footage). Moving things are
    * scanned at every scan through ROI tiles; the sweep finds the still ones, and a
@@ -37,7 +41,7 @@ export interface AnalysisResult {
   frameTimesNs: number[];
   tracks: Track[];
   thumbnails: Map<number, Thumbnail>;
-  detectEvery: number;
+  scanHz: number;
   scans: number;
   tilesRun: number;
 }
@@ -53,7 +57,9 @@ const contains = (t: Box, b: Box) => {
 };
 
 export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions): Promise<AnalysisResult> {
-  const detectEvery = Math.max(1, Math.round(opts.detectEvery ?? 3));
+  const scanHz = opts.scanHz ?? 6;
+  // Half a millisecond of slack so 30 fps timestamps rounded to ns still land on scans.
+  const scanIntervalNs = 1e9 / scanHz - 5e5;
   const fullScanNs = (opts.fullScanMs ?? 2000) * 1e6;
   const tracker = new Tracker();
   const thumbs = new Thumbnails();
@@ -74,7 +80,7 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
       tileSets = opts.detectors.map((det) => ({ det, tiles: det.tiles(width, height).map((t) => ({ ...t, lastScanNs: -Infinity })) }));
     }
     frameTimesNs.push(frame.tNs);
-    if (frame.index % detectEvery === 0) {
+    if (frame.index === 0 || frame.tNs - lastScanTime >= scanIntervalNs) {
       const scanGapNs = frame.tNs - lastScanTime;
       lastScanTime = frame.tNs;
       scans++;
@@ -107,7 +113,7 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
   }
   if (!tileSets) throw new VeilportError('ANALYSIS_FAILED', 'the footage produced no frames');
   const endNs = frameTimesNs[frameTimesNs.length - 1]!;
-  return { width, height, frameTimesNs, tracks: tracker.finish(endNs), thumbnails: thumbs.all(), detectEvery, scans, tilesRun };
+  return { width, height, frameTimesNs, tracks: tracker.finish(endNs), thumbnails: thumbs.all(), scanHz, scans, tilesRun };
 }
 
 function track(

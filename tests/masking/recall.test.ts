@@ -41,7 +41,7 @@ t.test('faces of 24 px and up are masked in nearly every frame; the data subject
   const piece = { file, segmentStart: new Date(0), inpointNs: 0, outpointNs: SECONDS * 1e9, codec: 'h264' as const, container: 'mp4' as const, width: W, height: H };
   const range = { profile: software, from: new Date(0), to: new Date(SECONDS * 1000) };
   const model = await loadModel(readManifest().find((m) => m.family === 'blazeface')!);
-  const result = await analyse(decodePieces([piece], range), { detectors: [new BlazeFaceDetector(model, 24)], motion: false, detectEvery: 3 });
+  const result = await analyse(decodePieces([piece], range), { detectors: [new BlazeFaceDetector(model, 24)], motion: false, scanHz: 5 });
   t.equal(result.frameTimesNs.length, FPS * SECONDS, 'every frame analysed');
 
   // The subject's track: the one whose boxes overlap the subject's ground truth most.

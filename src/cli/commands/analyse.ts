@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { analysisFor, dataDir, FOOTAGE_OPTIONS, parseArgs, resolveFootage } from './footage.js';
 
 const HELP = `usage: veilport analyse --recordings DIR --camera NAME --from ISO --to ISO
-       [--mask face,plate,motion] [--profile NAME] [--detect-every N] [--data DIR]`;
+       [--mask face,plate,motion] [--profile NAME] [--scan-hz N] [--data DIR]`;
 
 export async function analyseCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: FOOTAGE_OPTIONS, strict: true });

@@ -14,7 +14,7 @@ const HELP = `usage: veilport export --recordings DIR --camera NAME --from ISO -
        [--unmask ID...] [--region X,Y,W,H[@FROM-TO]...] [--privacy-zones FILE]
        [--expires 14d | --no-expiry] [--allow-extract] [--profile NAME]
        [--case ID] [--purpose TEXT] [--legal-basis TEXT] [--requester-org TEXT]
-       [--requester-type subject|police|court|other] [--detect-every N] [--data DIR] [--json]`;
+       [--requester-type subject|police|court|other] [--scan-hz N] [--data DIR] [--json]`;
 
 const OPTIONS = {
   ...FOOTAGE_OPTIONS,

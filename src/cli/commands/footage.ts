@@ -20,7 +20,7 @@ export const FOOTAGE_OPTIONS = {
   tz: { type: 'string' },
   mask: { type: 'string' },
   profile: { type: 'string' },
-  'detect-every': { type: 'string' },
+  'scan-hz': { type: 'string' },
   data: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
@@ -62,11 +62,11 @@ export async function resolveFootage(values: FootageValues): Promise<ResolvedFoo
   return { footage: { camera, from, to, pieces: plan.pieces, gaps: plan.gaps }, segments, profile, targets };
 }
 
-export function detectEvery(values: FootageValues): number {
-  const s = values['detect-every'];
-  if (s === undefined) return 3;
-  if (typeof s !== 'string' || !/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 30) {
-    throw new VeilportError('BAD_INPUT', `--detect-every "${String(s)}": expected a whole number from 1 to 30`);
+export function scanHz(values: FootageValues): number {
+  const s = values['scan-hz'];
+  if (s === undefined) return 6;
+  if (typeof s !== 'string' || !/^\d+(\.\d+)?$/.test(s) || Number(s) < 1 || Number(s) > 60) {
+    throw new VeilportError('BAD_INPUT', `--scan-hz "${String(s)}": expected scans per second from 1 to 60`);
   }
   return Number(s);
 }
@@ -74,7 +74,7 @@ export function detectEvery(values: FootageValues): number {
 /** Loads the stored analysis for exactly this footage and settings, or runs it. */
 export async function analysisFor(values: FootageValues, r: ResolvedFootage): Promise<{ stored: StoredAnalysis; models: LoadedModel[]; fps?: number }> {
   const { detectors, models } = await buildDetectors(r.targets);
-  const every = detectEvery(values);
+  const hz = scanHz(values);
   const parts = {
     camera: r.footage.camera,
     from: r.footage.from.toISOString(),
@@ -82,13 +82,13 @@ export async function analysisFor(values: FootageValues, r: ResolvedFootage): Pr
     targets: r.targets,
     models: models.map((m) => m.sha256),
     segments: r.segments.map((s) => ({ file: s.file, sha256: s.sha256 })),
-    detectEvery: every,
+    scanHz: hz,
   };
   const key = analysisKey(parts);
   const dir = join(dataDir(values), 'analyses');
   const cached = await loadAnalysis(dir, key);
   if (cached) return { stored: cached, models };
-  const result = await analyseFootage(r.footage, { profile: r.profile, detectors, motion: r.targets.includes('motion'), detectEvery: every, progress: !values.quiet });
+  const result = await analyseFootage(r.footage, { profile: r.profile, detectors, motion: r.targets.includes('motion'), scanHz: hz, progress: !values.quiet });
   return { stored: await saveAnalysis(dir, key, parts, result), models, fps: result.fps };
 }
 
