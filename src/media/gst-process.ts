@@ -63,6 +63,9 @@ class Supervisor {
   }
 }
 
+/** Process ids of the pipelines running now (for memory accounting). */
+export const livePipelines = new Set<number>();
+
 function spawnRunner(pipeline: string, opts: RunOptions, stdin: 'pipe' | 'ignore'): ChildProcess {
   const args: string[] = [];
   if (opts.startNs !== undefined) args.push('--start', String(Math.max(0, Math.round(opts.startNs))));
@@ -70,7 +73,13 @@ function spawnRunner(pipeline: string, opts: RunOptions, stdin: 'pipe' | 'ignore
   // gst-run parses the description with gst_parse_launchv; passing it whole keeps
   // quoting exactly as written in the profile.
   args.push(pipeline);
-  return spawn(gstRunPath(), args, { stdio: [stdin, 'pipe', 'pipe'] });
+  const child = spawn(gstRunPath(), args, { stdio: [stdin, 'pipe', 'pipe'] });
+  if (child.pid !== undefined) {
+    const pid = child.pid;
+    livePipelines.add(pid);
+    child.on('close', () => livePipelines.delete(pid));
+  }
+  return child;
 }
 
 /** A timer that fires unless poked; the watchdog of a pipeline. */
