@@ -51,6 +51,6 @@ export async function demoCommand(argv: string[]): Promise<number> {
     '--data', join(base, 'data'), ...argv,
   ]);
   if (code !== 0) return code;
-  process.stdout.write(`\npassword file: ${passwordFile}\n`);
+  process.stdout.write(`\nthe password is in ${passwordFile}; open the package with:\n  node bin/veilport.js open ${out} --password-file ${passwordFile}\n\n`);
   return verifyCommand([out]);
 }
