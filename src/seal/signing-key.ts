@@ -3,16 +3,13 @@
  * 0600 file in a 0700 directory, and refused when its file permissions or contents
  * would let us sign with a key someone else could have read or planted.
  */
-import { randomBytes } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { VeilportError } from '../util/errors.js';
 import { base32, equalBytes } from './bytes.js';
-import { fsyncDir } from './file-io.js';
+import { loadOrCreatePrivateFile } from '../util/private-file.js';
 
 export const SIGNING_KEY_FILE = 'appliance-key.json';
 
@@ -57,22 +54,7 @@ function parseKeyFile(file: string, text: string): SigningKey {
   return { applianceId, publicKey, secretKey };
 }
 
-async function checkPrivate(file: string, kind: 'file' | 'dir'): Promise<void> {
-  const st = await fs.lstat(file);
-  if (kind === 'file' && !st.isFile()) throw keyError(file, 'is not a regular file (symlinks are refused)');
-  if (kind === 'dir' && !st.isDirectory()) throw keyError(file, 'is not a directory');
-  const loose = kind === 'file' ? st.mode & 0o077 : st.mode & 0o022;
-  if (loose) {
-    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    const want = kind === 'file' ? 'readable or writable by group/others' : 'writable by group/others';
-    throw new VeilportError('KEY_ERROR', `${kind === 'file' ? 'signing key file' : 'signing key directory'} ${file} is ${want} (mode ${mode}); chmod ${kind === 'file' ? '600' : '700'} it`, { file, mode });
-  }
-  const uid = process.getuid?.();
-  if (uid !== undefined && uid !== 0 && st.uid !== uid) throw keyError(file, `is owned by uid ${st.uid}, not by this service (uid ${uid})`);
-}
-
-/** Writes a fresh key without ever exposing a half-written or world-readable file. */
-async function createKeyFile(dir: string, file: string): Promise<void> {
+function newKeyFile(): string {
   const secretKey = ed25519.utils.randomSecretKey();
   const publicKey = ed25519.getPublicKey(secretKey);
   const doc = {
@@ -84,24 +66,7 @@ async function createKeyFile(dir: string, file: string): Promise<void> {
     createdAt: new Date().toISOString(),
   };
   secretKey.fill(0);
-  const tmp = path.join(dir, `.${SIGNING_KEY_FILE}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-  try {
-    await fh.chmod(0o600); // mode above is filtered by umask only downwards, but be explicit
-    await fh.writeFile(JSON.stringify(doc, null, 2) + '\n');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    // link() fails if another process won the race, so two keys can never both be "the" key.
-    await fs.link(tmp, file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  } finally {
-    await fs.unlink(tmp).catch(() => {});
-  }
-  await fsyncDir(dir);
+  return JSON.stringify(doc, null, 2) + '\n';
 }
 
 /**
@@ -112,22 +77,5 @@ async function createKeyFile(dir: string, file: string): Promise<void> {
  */
 export async function loadOrCreateSigningKey(dir: string): Promise<SigningKey> {
   const file = path.join(dir, SIGNING_KEY_FILE);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  await checkPrivate(dir, 'dir');
-  let exists = true;
-  try {
-    await fs.lstat(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw keyError(file, (e as Error).message);
-    exists = false;
-  }
-  if (!exists) await createKeyFile(dir, file);
-  await checkPrivate(file, 'file');
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (e) {
-    throw keyError(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return parseKeyFile(file, text);
+  return parseKeyFile(file, await loadOrCreatePrivateFile(file, 'signing key', newKeyFile));
 }

@@ -1,0 +1,110 @@
+/**
+ * An export request and its whole story, as kept in the `requests` database. The
+ * export ledger (개인영상정보 관리대장) is read from these records: requests are never
+ * deleted, only their packages are.
+ */
+import type { SealedText } from '../store/data-key.js';
+import type { ManualRegion } from '../masking/plan.js';
+import type { MaskStyle } from '../masking/styles.js';
+
+export const ROLES = ['viewer', 'clerk', 'approver', 'auditor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** 정보주체 (the data subject), 수사기관 (police, prosecutors), 법원 (court), 기타 (other). */
+export const REQUESTER_TYPES = ['subject', 'police', 'court', 'other'] as const;
+export type RequesterType = (typeof REQUESTER_TYPES)[number];
+
+export const REQUEST_STATES = [
+  'registered', // 접수 대기: registered by a clerk
+  'received', // 접수: identity and admissibility checked
+  'approved', // 승인: the privacy officer allowed provision
+  'rejected', // 반려
+  'analysing', // 분석 중
+  'review', // 마스킹 검토 대기: tracks ready for the reviewer
+  'rendering', // 마스킹·암호화 중
+  'sealed', // 봉인 완료: package ready for delivery
+  'delivered', // 제공 완료
+  'destroyed', // 파기 완료 (expired, delivered past grace, or destruction notice)
+  'failed', // 실패: a job failed; can be retried by a clerk
+] as const;
+export type RequestState = (typeof REQUEST_STATES)[number];
+
+export interface Requester {
+  /** Personal data, encrypted with the appliance data key (context `request:<id>:<field>`). */
+  name: SealedText;
+  phone: SealedText | null;
+  idNumber: SealedText | null;
+  organisation: string | null;
+  type: RequesterType;
+}
+
+export interface StateChange {
+  at: string;
+  /** Account id, or `system` for the job runner and schedulers. */
+  by: string;
+  from: RequestState | null;
+  to: RequestState;
+  note?: string;
+}
+
+export interface ReviewDecision {
+  style: MaskStyle;
+  /** Track ids left visible (the data subject). */
+  unmasked: number[];
+  manualRegions: ManualRegion[];
+  reviewedBy: string | null;
+  reviewedAt: string | null;
+}
+
+export interface PackageRecord {
+  file: string;
+  packageId: string;
+  sha256: string;
+  bytes: number;
+  issuedAt: string;
+  expiresAt: string | null;
+}
+
+export interface Delivery {
+  at: string;
+  by: string;
+  ip: string;
+  how: 'download' | 'usb';
+}
+
+export interface Destruction {
+  at: string;
+  by: string;
+  reason: 'expired' | 'delivered' | 'notice' | 'rejected';
+  /** For court submissions: the destruction notice's reference (document number). */
+  noticeRef?: string;
+}
+
+export interface ExportRequest {
+  id: string;
+  state: RequestState;
+  createdAt: string;
+  updatedAt: string;
+  registeredBy: string;
+  receivedBy: string | null;
+  approvedBy: string | null;
+  requester: Requester;
+  purpose: string;
+  legalBasis: string;
+  documentNumber: string | null;
+  cameras: string[];
+  range: { from: string; to: string };
+  /** Days from issue to expiry, or null: no expiry, a destruction notice is required. */
+  expiresAfterDays: number | null;
+  /** What the analysis looks for (face, plate, motion, person). */
+  targets: string[];
+  /** Batch mode: mask every track, no review step. */
+  batch: boolean;
+  review: ReviewDecision;
+  history: StateChange[];
+  /** Last job failure, in words, while state is `failed`. */
+  failure: string | null;
+  package: PackageRecord | null;
+  deliveries: Delivery[];
+  destruction: Destruction | null;
+}
