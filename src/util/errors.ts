@@ -20,7 +20,14 @@ export type ErrorCode =
   | 'PACKAGE_FORMAT'
   | 'WRONG_PASSWORD'
   | 'EXTRACT_FORBIDDEN'
-  | 'KEY_ERROR';
+  | 'KEY_ERROR'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'LOCKED'
+  | 'PASSWORD_EXPIRED'
+  | 'CONFLICT'
+  | 'AUDIT_BROKEN'
+  | 'BACKUP_TAMPERED';
 
 export class VeilportError extends Error {
   readonly code: ErrorCode;
