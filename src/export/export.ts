@@ -13,7 +13,7 @@ import { checkPlan, type MaskPlan } from '../masking/plan.js';
 import { render, fpsFraction, type RenderStats } from '../masking/render.js';
 import type { LoadedModel } from '../masking/models.js';
 import type { Detector } from '../masking/detectors/detector.js';
-import { Progress } from './progress.js';
+import { Progress, type ProgressListener } from './progress.js';
 
 export interface RangeFootage {
   camera: string;
@@ -29,10 +29,12 @@ export interface AnalyseStepOptions {
   motion: boolean;
   scanHz?: number;
   progress?: boolean;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
 }
 
-export function footageFrames(f: RangeFootage, profile: Profile, stallMs?: number) {
-  return decodePieces(f.pieces, { profile, from: f.from, to: f.to, ...(stallMs ? { stallMs } : {}) });
+export function footageFrames(f: RangeFootage, profile: Profile, stallMs?: number, signal?: AbortSignal) {
+  return decodePieces(f.pieces, { profile, from: f.from, to: f.to, ...(stallMs ? { stallMs } : {}), ...(signal ? { signal } : {}) });
 }
 
 export function expectedFrames(f: RangeFootage): number {
@@ -41,8 +43,8 @@ export function expectedFrames(f: RangeFootage): number {
 }
 
 export async function analyseFootage(f: RangeFootage, o: AnalyseStepOptions): Promise<AnalysisResult & { fps: number }> {
-  const progress = new Progress('analyse', expectedFrames(f), o.progress ?? false);
-  const result = await analyse(footageFrames(f, o.profile), {
+  const progress = new Progress('analyse', expectedFrames(f), o.progress ?? false, o.onProgress);
+  const result = await analyse(footageFrames(f, o.profile, undefined, o.signal), {
     detectors: o.detectors,
     motion: o.motion,
     ...(o.scanHz ? { scanHz: o.scanHz } : {}),
@@ -56,6 +58,8 @@ export interface RenderStepOptions {
   analysis: AnalysisResult;
   plan: MaskPlan;
   progress?: boolean;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
   /** Receives the encoded (masked, clear) bytes; must consume them as they come. */
   sink: (video: AsyncIterable<Uint8Array>) => Promise<unknown>;
   /** Fail a pipeline that makes no progress for this long (default 30 s). */
@@ -70,11 +74,11 @@ export async function renderFootage(f: RangeFootage, o: RenderStepOptions): Prom
   // About 0.07 bits per pixel per frame: 4.4 Mb/s at 1080p30, clear enough for evidence.
   const bitrateKbps = Math.max(500, (pixels * fps * 0.07) / 1000);
   const encoder = startEncoder(encodePipeline(o.profile, { bitrateKbps, gopFrames: Math.round(fps * 2) }), { label: `encode (${o.profile.name})`, ...(o.stallMs ? { stallMs: o.stallMs } : {}) });
-  const progress = new Progress('render', o.analysis.frameTimesNs.length, o.progress ?? false);
+  const progress = new Progress('render', o.analysis.frameTimesNs.length, o.progress ?? false, o.onProgress);
   const sinking = o.sink(encoder.output);
   let stats: RenderStats;
   try {
-    stats = await render(footageFrames(f, o.profile, o.stallMs), {
+    stats = await render(footageFrames(f, o.profile, o.stallMs, o.signal), {
       frameTimesNs: o.analysis.frameTimesNs,
       tracks: o.analysis.tracks,
       plan: o.plan,

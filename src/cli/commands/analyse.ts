@@ -1,6 +1,6 @@
 /** `veilport analyse`: pass 1 only; prints the tracks (ids for --unmask) as JSON. */
 import { join } from 'node:path';
-import { analysisFor, dataDir, FOOTAGE_OPTIONS, parseArgs, resolveFootage } from './footage.js';
+import { dataDir, footageAndAnalysis, FOOTAGE_OPTIONS, parseArgs } from './footage.js';
 
 const HELP = `usage: veilport analyse --recordings DIR --camera NAME --from ISO --to ISO
        [--mask face,plate,motion] [--profile NAME] [--scan-hz N] [--data DIR]`;
@@ -11,8 +11,8 @@ export async function analyseCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  const r = await resolveFootage(values);
-  const { stored, fps } = await analysisFor(values, r);
+  const { r, analysis } = await footageAndAnalysis(values);
+  const { stored, fps } = analysis;
   const folder = join(dataDir(values), 'analyses', stored.key);
   const out = {
     ok: true,

@@ -4,10 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { VeilportError } from '../../util/errors.js';
 import { MASK_STYLES, type MaskStyle } from '../../masking/styles.js';
 import type { MaskPlan } from '../../masking/plan.js';
-import { maskingSummary, renderFootage } from '../../export/export.js';
-import { loadOrCreateSigningKey, sealPackage } from '../../seal/index.js';
+import { renderAndSeal } from '../../export/job.js';
+import { loadOrCreateSigningKey } from '../../seal/index.js';
 import { parseDuration, parseIds, parseRegion, readPasswordFile, readPrivacyZones, requireOpt } from '../args.js';
-import { analysisFor, dataDir, FOOTAGE_OPTIONS, parseArgs, resolveFootage } from './footage.js';
+import { dataDir, footageAndAnalysis, FOOTAGE_OPTIONS, parseArgs } from './footage.js';
 
 const HELP = `usage: veilport export --recordings DIR --camera NAME --from ISO --to ISO --out FILE
        --password-file F [--mask face,plate,motion] [--style mosaic|blur|solid]
@@ -54,51 +54,26 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const manualRegions = (values.region ?? []).map(parseRegion);
   const privacyZones = values['privacy-zones'] ? readPrivacyZones(values['privacy-zones'], requireOpt(values, 'camera')) : [];
 
-  const r = await resolveFootage(values);
-  const { stored, models } = await analysisFor(values, r);
+  const { r, analysis } = await footageAndAnalysis(values);
   const plan: MaskPlan = { style, unmasked, manualRegions, privacyZones };
-  const signer = await loadOrCreateSigningKey(join(dataDir(values), 'keys'));
-  const issuedAt = new Date();
-  const manifest = {
-    caseId: values.case ?? `case-${randomUUID().slice(0, 8)}`,
-    requester: { reference: null, organisation: values['requester-org'] ?? null, type: requesterType },
-    purpose: values.purpose ?? null,
-    legalBasis: values['legal-basis'] ?? null,
-    cameras: [r.footage.camera],
-    range: { from: r.footage.from.toISOString(), to: r.footage.to.toISOString() },
-    gaps: r.footage.gaps.map((g) => ({ from: g.from.toISOString(), to: g.to.toISOString() })),
-    issuedAt: issuedAt.toISOString(),
-    expiresAt: expiresMs === undefined ? null : new Date(issuedAt.getTime() + expiresMs).toISOString(),
-    allowExtract: values['allow-extract'] === true,
-    masking: maskingSummary({ ...stored, thumbnails: new Map(), scans: 0, tilesRun: 0 }, plan, models, r.targets),
-    sources: r.segments,
-    video: { container: 'mp4-fragmented', codec: 'h264', width: stored.width, height: stored.height, profile: r.profile.name },
-    applianceId: signer.applianceId,
-  };
-  let sealed: Awaited<ReturnType<typeof sealPackage>> | undefined;
-  const stats = await renderFootage(r.footage, {
-    profile: r.profile,
-    analysis: { ...stored, thumbnails: new Map(), scans: 0, tilesRun: 0 },
-    plan,
-    progress: !values.quiet,
-    sink: async (video) => {
-      sealed = await sealPackage({ out, manifest, video, password, signer });
+  const result = await renderAndSeal(
+    r,
+    analysis,
+    {
+      out,
+      password,
+      signer: await loadOrCreateSigningKey(join(dataDir(values), 'keys')),
+      caseId: values.case ?? `case-${randomUUID().slice(0, 8)}`,
+      requester: { reference: null, organisation: values['requester-org'] ?? null, type: requesterType },
+      purpose: values.purpose ?? null,
+      legalBasis: values['legal-basis'] ?? null,
+      expiresMs,
+      allowExtract: values['allow-extract'] === true,
+      plan,
     },
-  });
-  const result = {
-    ok: true,
-    package: out,
-    packageId: sealed!.packageId,
-    bytes: sealed!.bytes,
-    sha256: sealed!.sha256,
-    frames: stats.frames,
-    framesWithMasks: stats.framesWithMasks,
-    tracksMasked: manifest.masking.tracksMasked.length,
-    tracksUnmasked: manifest.masking.tracksUnmasked.length,
-    expiresAt: manifest.expiresAt,
-    gaps: manifest.gaps,
-  };
-  if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    { progress: !values.quiet },
+  );
+  if (values.json) process.stdout.write(JSON.stringify({ ok: true, ...result }, null, 2) + '\n');
   else {
     process.stdout.write(`sealed package: ${out}\n  package id ${result.packageId}, ${result.frames} frames, ${result.tracksMasked} tracks masked, ${result.tracksUnmasked} left visible\n`);
     process.stdout.write(`  expires: ${result.expiresAt ?? 'never (destruction notice required)'}\n`);
