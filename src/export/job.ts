@@ -14,6 +14,7 @@ import { assertNoProblems, analyseFootage, maskingSummary, renderFootage, type R
 import { buildDetectors, type Target } from './detectors.js';
 import { analysisKey, loadAnalysis, saveAnalysis, type StoredAnalysis } from './analysis-store.js';
 import type { ProgressListener } from './progress.js';
+import { VeilportError } from '../util/errors.js';
 
 export interface FootageSpec {
   recordings: string;
@@ -35,6 +36,11 @@ export interface JobHooks {
   onProgress?: ProgressListener;
   /** Cancels the job: pipelines are killed and the step fails. */
   signal?: AbortSignal;
+}
+
+export interface AnalysisHooks extends JobHooks {
+  /** Only this stored analysis will do (the one a reviewer saw); never analyse again. */
+  requireKey?: string;
 }
 
 export interface ResolvedFootage {
@@ -69,7 +75,7 @@ export async function resolveFootage(spec: FootageSpec): Promise<ResolvedFootage
 export async function analysisFor(
   r: ResolvedFootage,
   analysesDir: string,
-  hooks: JobHooks = {},
+  hooks: AnalysisHooks = {},
 ): Promise<{ stored: StoredAnalysis; models: LoadedModel[]; fps?: number }> {
   const { detectors, models } = await buildDetectors(r.targets);
   const parts = {
@@ -82,8 +88,12 @@ export async function analysisFor(
     scanHz: r.scanHz,
   };
   const key = analysisKey(parts);
+  if (hooks.requireKey && hooks.requireKey !== key) {
+    throw new VeilportError('CONFLICT', 'the footage, the models or the analysis settings changed since the masking was reviewed; analyse and review again');
+  }
   const cached = await loadAnalysis(analysesDir, key);
   if (cached) return { stored: cached, models };
+  if (hooks.requireKey) throw new VeilportError('NOT_FOUND', `the reviewed analysis ${key} is missing from the box; analyse and review again`);
   const result = await analyseFootage(r.footage, {
     profile: r.profile,
     detectors,

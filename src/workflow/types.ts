@@ -57,12 +57,17 @@ export interface ReviewDecision {
 }
 
 export interface PackageRecord {
-  file: string;
+  /** Where the package waits on the box; null once it has left (delivered + grace, expired). */
+  file: string | null;
   packageId: string;
   sha256: string;
   bytes: number;
   issuedAt: string;
   expiresAt: string | null;
+  /** The package password, generated on the box, encrypted with the data key (context `request:<id>:password`). */
+  password: SealedText;
+  /** When the box's copy was deleted, and why. */
+  removedAt: string | null;
 }
 
 export interface Delivery {
@@ -104,6 +109,8 @@ export interface ExportRequest {
   history: StateChange[];
   /** Last job failure, in words, while state is `failed`. */
   failure: string | null;
+  /** Key of the stored analysis (tracks and thumbnails) once pass 1 ran. */
+  analysisKey: string | null;
   package: PackageRecord | null;
   deliveries: Delivery[];
   destruction: Destruction | null;

@@ -1,0 +1,200 @@
+/**
+ * The daemon's settings: one schema, embedded defaults, a JSON file, environment
+ * variables `VEILPORT_<SECTION>_<KEY>` and command-line flags, in that order of
+ * precedence (later wins). Anything that does not fit the schema stops startup with a
+ * message naming the key and what was expected.
+ */
+import { readFileSync } from 'node:fs';
+import Type, { type Static, type TSchema } from 'typebox';
+import Value from 'typebox/value';
+import { VeilportError } from '../util/errors.js';
+
+const Box = Type.Object({ x: Type.Number({ minimum: 0 }), y: Type.Number({ minimum: 0 }), w: Type.Number({ exclusiveMinimum: 0 }), h: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false });
+
+export const SettingsSchema = Type.Object(
+  {
+    server: Type.Object(
+      {
+        /** HOST:PORT; the touchscreen reaches it on loopback, other systems only with TLS. */
+        listen: Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+):\\d{1,5}$' }),
+        tlsCert: Type.String(),
+        tlsKey: Type.String(),
+        bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024 }),
+        /** Client addresses (CIDR) allowed at all; empty: any. Per-account lists narrow it further. */
+        allowedIps: Type.Array(Type.String()),
+      },
+      { additionalProperties: false },
+    ),
+    paths: Type.Object(
+      {
+        data: Type.String({ minLength: 1 }),
+        recordings: Type.String({ minLength: 1 }),
+        /** Where sealed packages wait for delivery; empty: `<data>/exports`. */
+        exports: Type.String(),
+        /** Recordings layout pattern; empty: the catalog default. */
+        layout: Type.String(),
+        /** Time zone the recordings' file names are written in. */
+        recordingsTimeZone: Type.String({ minLength: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+    site: Type.Object(
+      {
+        /** Where the control centre is: day boundaries for alerts, dates in reports and request numbers. */
+        timeZone: Type.String({ minLength: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+    auth: Type.Object(
+      {
+        passwordMaxAgeDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+        lockoutThreshold: Type.Integer({ minimum: 1, maximum: 100 }),
+        lockoutMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+        sessionIdleMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+        sessionMaxHours: Type.Integer({ minimum: 1, maximum: 168 }),
+        /** scrypt cost (log2 N); 15 = 32 MiB, about 0.1-0.3 s on the appliance. */
+        scryptLogN: Type.Integer({ minimum: 10, maximum: 20 }),
+      },
+      { additionalProperties: false },
+    ),
+    jobs: Type.Object(
+      {
+        concurrency: Type.Integer({ minimum: 1, maximum: 8 }),
+        /** Pipeline profile to force; empty: the best this box can run. */
+        profile: Type.String(),
+        scanHz: Type.Number({ minimum: 1, maximum: 60 }),
+        /** Attempts before a job interrupted by restarts is failed for good. */
+        maxAttempts: Type.Integer({ minimum: 1, maximum: 10 }),
+      },
+      { additionalProperties: false },
+    ),
+    retention: Type.Object(
+      {
+        defaultExpiryDays: Type.Integer({ minimum: 1, maximum: 365 }),
+        /** Hours a delivered package stays on the box for a second download. */
+        deliveredGraceHours: Type.Integer({ minimum: 0, maximum: 24 * 30 }),
+        accessLogYears: Type.Number({ minimum: 2 }),
+        roleChangeYears: Type.Number({ minimum: 3 }),
+        sweepSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+      },
+      { additionalProperties: false },
+    ),
+    alerts: Type.Object(
+      {
+        /** One account's exports (renders started) or downloads in a day above these raise an alert. */
+        exportsPerDay: Type.Integer({ minimum: 1 }),
+        downloadsPerDay: Type.Integer({ minimum: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+    /** Per camera: fixed privacy zones in source pixels, masked in every export. */
+    cameras: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), Type.Object({ privacyZones: Type.Array(Box) }, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+
+export type Settings = Static<typeof SettingsSchema>;
+
+export const DEFAULT_SETTINGS: Settings = {
+  server: { listen: '127.0.0.1:8080', tlsCert: '', tlsKey: '', bodyLimitBytes: 256 * 1024, allowedIps: [] },
+  paths: { data: '/var/lib/veilport', recordings: '/srv/recordings', exports: '', layout: '', recordingsTimeZone: 'UTC' },
+  site: { timeZone: 'Asia/Seoul' },
+  auth: { passwordMaxAgeDays: 90, lockoutThreshold: 5, lockoutMinutes: 15, sessionIdleMinutes: 15, sessionMaxHours: 12, scryptLogN: 15 },
+  jobs: { concurrency: 1, profile: '', scanHz: 6, maxAttempts: 3 },
+  retention: { defaultExpiryDays: 14, deliveredGraceHours: 72, accessLogYears: 2, roleChangeYears: 3, sweepSeconds: 60 },
+  alerts: { exportsPerDay: 20, downloadsPerDay: 20 },
+  cameras: {},
+};
+
+const envName = (section: string, key: string) => `VEILPORT_${section}_${key.replace(/[A-Z]/g, (c) => '_' + c)}`.toUpperCase();
+
+/** Reads one environment value as the type its default has. */
+function fromEnv(name: string, raw: string, like: unknown): unknown {
+  if (typeof like === 'number') {
+    if (!/^-?\d+(\.\d+)?$/.test(raw.trim())) throw new VeilportError('BAD_INPUT', `settings: ${name}="${raw}": expected a number`);
+    return Number(raw);
+  }
+  if (typeof like === 'boolean') {
+    if (!/^(true|false|1|0)$/.test(raw)) throw new VeilportError('BAD_INPUT', `settings: ${name}="${raw}": expected true or false`);
+    return raw === 'true' || raw === '1';
+  }
+  if (Array.isArray(like)) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return raw;
+}
+
+function readFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new VeilportError('BAD_INPUT', `settings file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new VeilportError('BAD_INPUT', `settings file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function merge(base: Record<string, unknown>, over: unknown, where: string): Record<string, unknown> {
+  if (typeof over !== 'object' || over === null || Array.isArray(over)) throw new VeilportError('BAD_INPUT', `settings: ${where || 'the file'} must be a JSON object`);
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = base[k];
+    const isSection = typeof b === 'object' && b !== null && !Array.isArray(b) && where === '';
+    out[k] = isSection && k !== 'cameras' ? merge(b as Record<string, unknown>, v, k) : v;
+  }
+  return out;
+}
+
+/** The first schema violation as "section.key: what was expected". */
+function check(schema: TSchema, value: unknown, source: string): void {
+  const errors = Value.Errors(schema, value);
+  // Prefer the error that names an unknown key over the bare "schema is false" that precedes it.
+  const first = errors.find((e) => e.keyword === 'additionalProperties') ?? errors.find((e) => e.keyword !== 'boolean') ?? errors[0];
+  if (!first) return;
+  const extra = first.keyword === 'additionalProperties' ? (first.params as { additionalProperties?: string[] }).additionalProperties ?? [] : [];
+  const path = first.instancePath.replace(/^\//, '').replaceAll('/', '.');
+  const key = extra.length ? [path, extra[0]].filter(Boolean).join('.') : path || '(top level)';
+  const why = extra.length ? 'unknown setting' : first.message;
+  throw new VeilportError('BAD_INPUT', `settings${source}: ${key}: ${why}`, { key });
+}
+
+export interface SettingsSources {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Flags and other overrides, by section. */
+  overrides?: { [S in keyof Settings]?: Partial<Settings[S]> };
+}
+
+export function loadSettings(src: SettingsSources = {}): Settings {
+  let value: Record<string, unknown> = structuredClone(DEFAULT_SETTINGS) as unknown as Record<string, unknown>;
+  if (src.file) {
+    value = merge(value, readFile(src.file), '');
+    check(SettingsSchema, value, ` file ${src.file}`);
+  }
+  const env = src.env ?? {};
+  for (const [section, keys] of Object.entries(DEFAULT_SETTINGS)) {
+    if (section === 'cameras') continue;
+    for (const [key, like] of Object.entries(keys as Record<string, unknown>)) {
+      const name = envName(section, key);
+      const raw = env[name];
+      if (raw !== undefined) (value[section] as Record<string, unknown>)[key] = fromEnv(name, raw, like);
+    }
+  }
+  check(SettingsSchema, value, ' (environment)');
+  if (src.overrides) value = merge(value, src.overrides, '');
+  check(SettingsSchema, value, '');
+  const s = value as unknown as Settings;
+  if (Boolean(s.server.tlsCert) !== Boolean(s.server.tlsKey)) throw new VeilportError('BAD_INPUT', 'settings: server.tlsCert and server.tlsKey go together: set both or neither');
+  for (const [key, zone] of [['paths.recordingsTimeZone', s.paths.recordingsTimeZone], ['site.timeZone', s.site.timeZone]] as const) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+    } catch {
+      throw new VeilportError('BAD_INPUT', `settings: ${key}: "${zone}" is not an IANA time zone (e.g. Asia/Seoul, UTC)`, { key });
+    }
+  }
+  return s;
+}
+
+export const envVariableFor = envName;
