@@ -1,0 +1,117 @@
+/**
+ * `veilport serve`: one process holding the store, the job runner, the retention
+ * sweeper and the API. Startup opens everything before listening, so a bad setting,
+ * key or database stops it with one clear line; shutdown stops taking requests, puts
+ * running jobs back in the queue and closes the store, so a restart resumes them.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildApp } from '../api/app.js';
+import type { Settings } from '../config/settings.js';
+import { openStore, type Store } from '../store/store.js';
+import { loadOrCreateDataKey } from '../store/data-key.js';
+import { loadOrCreateSigningKey } from '../seal/index.js';
+import { AccessLog } from '../records/access-log.js';
+import { AccountService } from '../auth/accounts.js';
+import { EventBus } from '../workflow/events.js';
+import { Workflow } from '../workflow/workflow.js';
+import { jobExecutor } from '../workflow/executor.js';
+import type { ApiContext } from '../api/context.js';
+
+export interface Daemon {
+  app: Awaited<ReturnType<typeof buildApp>>;
+  ctx: ApiContext;
+  /** Where it listens, e.g. http://127.0.0.1:8080. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Opens the core services (no network): used by `serve` and by console commands. */
+export async function openCore(settings: Settings, now?: () => Date): Promise<Omit<ApiContext, 'workflow'> & { workflow: Workflow; store: Store }> {
+  const dataDir = settings.paths.data;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const keysDir = join(dataDir, 'keys');
+  const signer = await loadOrCreateSigningKey(keysDir);
+  const dataKey = await loadOrCreateDataKey(keysDir);
+  const store = openStore(dataDir);
+  const bus = new EventBus();
+  const log = new AccessLog(store, signer);
+  const a = settings.auth;
+  const accounts = new AccountService(store, dataKey, {
+    passwordMaxAgeDays: a.passwordMaxAgeDays,
+    lockoutThreshold: a.lockoutThreshold,
+    lockoutMinutes: a.lockoutMinutes,
+    sessionIdleMinutes: a.sessionIdleMinutes,
+    sessionMaxHours: a.sessionMaxHours,
+    allowedIps: settings.server.allowedIps,
+    scrypt: { N: 2 ** a.scryptLogN, r: 8, p: 1 },
+  }, now);
+  let workflow: Workflow | undefined;
+  const execute = jobExecutor({ settings, signer, dataKey, dataDir, workflow: () => workflow! });
+  workflow = new Workflow({ store, dataKey, log, bus, settings, dataDir, execute, ...(now ? { now } : {}) });
+  return { settings, dataDir, store, dataKey, signer, accounts, log, bus, workflow, startedAt: new Date(), version: version() };
+}
+
+export interface DaemonOptions {
+  logLevel?: string;
+  /** Console lines (the bootstrap token, where it listens); stderr by default. */
+  say?: (line: string) => void;
+  /** The clock for retention and sessions (tests move it forward). */
+  now?: () => Date;
+}
+
+export async function startDaemon(settings: Settings, opts: DaemonOptions = {}): Promise<Daemon> {
+  const say = opts.say ?? ((line: string) => process.stderr.write(line + '\n'));
+  const ctx = await openCore(settings, opts.now);
+  const app = await buildApp(ctx, opts.logLevel ? { logLevel: opts.logLevel } : {});
+  const token = ctx.accounts.issueBootstrapToken();
+  if (token) {
+    // Physical presence is the trust anchor: the token is shown only here, on the box's console.
+    say(`veilport: no admin account yet. One-time bootstrap token: ${token}`);
+    say('veilport: create the first admin with it (POST /api/bootstrap, or the touchscreen).');
+  }
+  ctx.workflow.jobs.start();
+  const sweep = async () => {
+    try {
+      await ctx.workflow.sweep();
+    } catch (e) {
+      ctx.bus.alert({ kind: 'destruction-failed', message: `retention sweep failed: ${(e as Error).message}` });
+    }
+  };
+  await sweep();
+  const timer = setInterval(() => void sweep(), settings.retention.sweepSeconds * 1000);
+  timer.unref();
+
+  const [host, port] = splitListen(settings.server.listen);
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const url = `${settings.server.tlsCert ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+  say(`veilport: serving ${url} (API docs at ${url}/docs), appliance ${ctx.signer.applianceId}`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    ctx,
+    url,
+    close() {
+      closing ??= (async () => {
+        clearInterval(timer);
+        await app.close();
+        await ctx.workflow.jobs.stop();
+        await ctx.store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function splitListen(listen: string): [string, number] {
+  const i = listen.lastIndexOf(':');
+  return [listen.slice(0, i).replace(/^\[|\]$/g, ''), Number(listen.slice(i + 1))];
+}
