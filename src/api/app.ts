@@ -12,6 +12,7 @@ import type { ApiContext } from './context.js';
 import type { Permission } from '../workflow/permissions.js';
 import { registerErrorHandling, ErrorBody } from './errors.js';
 import { registerAuth } from './auth.js';
+import { registerValidation } from './validation.js';
 import { sessionRoutes } from './routes/session.js';
 import { accountRoutes } from './routes/accounts.js';
 import { requestRoutes } from './routes/requests.js';
@@ -31,8 +32,6 @@ export async function buildApp(ctx: ApiContext, opts: { logLevel?: string } = {}
     logger: { level: opts.logLevel ?? 'warn' },
     bodyLimit: bodyLimitBytes,
     ...(tlsCert ? { https: { cert: readFileSync(tlsCert), key: readFileSync(tlsKey) } } : {}),
-    // Reject unknown fields instead of silently dropping them: a typo must not pass as done.
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const routeRules: RouteRule[] = [];
@@ -48,6 +47,7 @@ export async function buildApp(ctx: ApiContext, opts: { logLevel?: string } = {}
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.addSchema(ErrorBody);
+  registerValidation(app);
   registerErrorHandling(app);
   registerAuth(app, ctx);
   for (const plugin of [sessionRoutes, accountRoutes, requestRoutes, statusRoutes, recordRoutes]) await app.register(plugin(ctx));
