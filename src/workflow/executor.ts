@@ -50,6 +50,7 @@ export function jobExecutor(d: ExecutorDeps): JobExecutor {
       const r = wf.load(job.requestId);
       const footage = await resolveFootage(specOf(r, d.settings));
       const { stored } = await analysisFor(footage, analysesDirOf(d.dataDir), hooks);
+      signal.throwIfAborted(); // a cancel that arrives as the work ends still cancels
       const next = r.batch ? 'rendering' : 'review';
       wf.systemStep(job.requestId, ['analysing'], next, (rec) => {
         rec.analysisKey = stored.key;
@@ -91,6 +92,7 @@ export function jobExecutor(d: ExecutorDeps): JobExecutor {
       hooks,
     );
     try {
+      signal.throwIfAborted();
       wf.systemStep(r.id, ['rendering'], 'sealed', (rec) => {
         rec.package = {
           file: out,
