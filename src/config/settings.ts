@@ -9,6 +9,7 @@ import Type, { type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { VeilportError } from '../util/errors.js';
 
+const CAMERA_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/;
 const Box = Type.Object({ x: Type.Number({ minimum: 0 }), y: Type.Number({ minimum: 0 }), w: Type.Number({ exclusiveMinimum: 0 }), h: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false });
 
 export const SettingsSchema = Type.Object(
@@ -88,7 +89,7 @@ export const SettingsSchema = Type.Object(
       { additionalProperties: false },
     ),
     /** Per camera: fixed privacy zones in source pixels, masked in every export. */
-    cameras: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), Type.Object({ privacyZones: Type.Array(Box) }, { additionalProperties: false })),
+    cameras: Type.Record(Type.String(), Type.Object({ privacyZones: Type.Array(Box) }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
@@ -186,6 +187,9 @@ export function loadSettings(src: SettingsSources = {}): Settings {
   if (src.overrides) value = merge(value, src.overrides, '');
   check(SettingsSchema, value, '');
   const s = value as unknown as Settings;
+  for (const camera of Object.keys(s.cameras)) {
+    if (!CAMERA_NAME.test(camera)) throw new VeilportError('BAD_INPUT', `settings: cameras.${camera}: a camera name is one folder name of letters, digits, ".", "_" or "-"`, { key: `cameras.${camera}` });
+  }
   if (Boolean(s.server.tlsCert) !== Boolean(s.server.tlsKey)) throw new VeilportError('BAD_INPUT', 'settings: server.tlsCert and server.tlsKey go together: set both or neither');
   for (const [key, zone] of [['paths.recordingsTimeZone', s.paths.recordingsTimeZone], ['site.timeZone', s.site.timeZone]] as const) {
     try {
