@@ -14,6 +14,7 @@ commands:
   verify FILE                 check a sealed package: exit 0 only if authentic and not expired
   open FILE                   verify, decrypt in memory and play (or --extract when allowed)
   demo                        make sample footage and run an export on embedded defaults
+  user                        accounts on the console: add, list, unlock, reset-password
 
 run "veilport <command> --help" for its options`;
 
@@ -36,6 +37,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   verify: async () => (await import('./commands/verify.js')).verifyCommand,
   open: async () => (await import('./commands/open.js')).openCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
+  user: async () => (await import('./commands/user.js')).userCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
