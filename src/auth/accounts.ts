@@ -26,6 +26,10 @@ import { ipAllowed, normaliseCidrs } from './ip-allow.js';
 import { SessionTable, sessionKey } from './sessions.js';
 import { bootstrapTokenHash, bootstrapTokenMatches, newBootstrapToken, type StoredBootstrapToken } from './bootstrap.js';
 
+// The whole contract from one module, for callers that import it from here.
+export { DEFAULT_AUTH_SETTINGS, type AuthSettings } from './settings.js';
+export { checkPasswordRules } from './passwords.js';
+
 export interface AccountView {
   id: string;
   displayName: string;
