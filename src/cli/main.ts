@@ -14,6 +14,8 @@ commands:
   verify FILE                 check a sealed package: exit 0 only if authentic and not expired
   open FILE                   verify, decrypt in memory and play (or --extract when allowed)
   demo                        make sample footage and run an export on embedded defaults
+  backup                      the store and its data key in one encrypted, signed file
+  restore                     a backup into a data directory (stop the service first)
   user                        accounts on the console: add, list, unlock, reset-password
 
 run "veilport <command> --help" for its options`;
@@ -37,6 +39,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   verify: async () => (await import('./commands/verify.js')).verifyCommand,
   open: async () => (await import('./commands/open.js')).openCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
+  backup: async () => (await import('./commands/backup.js')).backupCommand,
+  restore: async () => (await import('./commands/backup.js')).restoreCommand,
   user: async () => (await import('./commands/user.js')).userCommand,
 };
 
