@@ -16,6 +16,7 @@ commands:
   demo                        make sample footage and run an export on embedded defaults
   backup                      the store and its data key in one encrypted, signed file
   restore                     a backup into a data directory (stop the service first)
+  audit                       the access log: verify its chain and signatures, list entries
   user                        accounts on the console: add, list, unlock, reset-password
 
 run "veilport <command> --help" for its options`;
@@ -41,6 +42,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./commands/demo.js')).demoCommand,
   backup: async () => (await import('./commands/backup.js')).backupCommand,
   restore: async () => (await import('./commands/backup.js')).restoreCommand,
+  audit: async () => (await import('./commands/audit.js')).auditCommand,
   user: async () => (await import('./commands/user.js')).userCommand,
 };
 
