@@ -3,10 +3,10 @@
  * the session, the forced password change, and the route's permission. A refused
  * call on a protected route is written to the access log with result `denied`.
  */
-import { BlockList, isIP } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { VeilportError } from '../util/errors.js';
 import { allowed } from '../workflow/permissions.js';
+import { IpAllowList } from '../auth/ip-allow.js';
 import type { ApiContext } from './context.js';
 
 export const SESSION_COOKIE = 'veilport_session';
@@ -24,31 +24,14 @@ export function tokenOf(req: FastifyRequest): string | null {
   return null;
 }
 
-export function ipAllowList(cidrs: string[]): (ip: string) => boolean {
-  if (cidrs.length === 0) return () => true;
-  const list = new BlockList();
-  for (const c of cidrs) {
-    const [addr, bits] = c.split('/');
-    const family = isIP(addr ?? '') === 6 ? 'ipv6' : 'ipv4';
-    if (!isIP(addr ?? '')) throw new VeilportError('BAD_INPUT', `settings: server.allowedIps: "${c}" is not an address or CIDR`);
-    if (bits === undefined) list.addAddress(addr!, family);
-    else list.addSubnet(addr!, Number(bits), family);
-  }
-  return (ip) => {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-    if (mapped) return list.check(mapped[1]!, 'ipv4');
-    return list.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4');
-  };
-}
-
 export function registerAuth(app: FastifyInstance, ctx: ApiContext): void {
-  const ipAllowed = ipAllowList(ctx.settings.server.allowedIps);
+  const ipAllow = new IpAllowList(ctx.settings.server.allowedIps);
   app.decorateRequest('actor', null as never);
   app.decorateRequest('sessionToken', null);
 
   // onRequest, before the body is read or validated: a caller without the right learns nothing more.
   app.addHook('onRequest', async (req) => {
-    if (!ipAllowed(req.ip)) throw new VeilportError('FORBIDDEN', `this appliance does not accept connections from ${req.ip}`);
+    if (!ipAllow.allows(req.ip)) throw new VeilportError('FORBIDDEN', `this appliance does not accept connections from ${req.ip}`);
     const permission = req.routeOptions.config.permission;
     if (permission === undefined && req.routeOptions.url && !req.routeOptions.url.startsWith('/docs')) {
       // A route that forgot to say who may call it is closed, not open.

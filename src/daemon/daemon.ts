@@ -13,6 +13,7 @@ import { loadOrCreateDataKey } from '../store/data-key.js';
 import { loadOrCreateSigningKey } from '../seal/index.js';
 import { AccessLog } from '../records/access-log.js';
 import { AccountService } from '../auth/accounts.js';
+import { authSettingsFrom } from '../auth/settings.js';
 import { EventBus } from '../workflow/events.js';
 import { Workflow } from '../workflow/workflow.js';
 import { jobExecutor } from '../workflow/executor.js';
@@ -41,16 +42,7 @@ export async function openCore(settings: Settings, now?: () => Date): Promise<Om
   const store = openStore(dataDir);
   const bus = new EventBus();
   const log = new AccessLog(store, signer);
-  const a = settings.auth;
-  const accounts = new AccountService(store, dataKey, {
-    passwordMaxAgeDays: a.passwordMaxAgeDays,
-    lockoutThreshold: a.lockoutThreshold,
-    lockoutMinutes: a.lockoutMinutes,
-    sessionIdleMinutes: a.sessionIdleMinutes,
-    sessionMaxHours: a.sessionMaxHours,
-    allowedIps: settings.server.allowedIps,
-    scrypt: { N: 2 ** a.scryptLogN, r: 8, p: 1 },
-  }, now);
+  const accounts = new AccountService(store, dataKey, authSettingsFrom(settings), now);
   let workflow: Workflow | undefined;
   const execute = jobExecutor({ settings, signer, dataKey, dataDir, workflow: () => workflow! });
   workflow = new Workflow({ store, dataKey, log, bus, settings, dataDir, execute, ...(now ? { now } : {}) });

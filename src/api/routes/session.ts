@@ -61,7 +61,7 @@ export function sessionRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       '/api/session/password',
       { config: { permission: 'session.self' }, schema: { tags: ['session'], summary: 'Change my password (forced when expired or reset)', body: Type.Object({ current: Password, next: Password }, { additionalProperties: false }) } },
       async (req) => {
-        const account = await ctx.accounts.changePassword(req.actor.account, req.body.current, req.body.next);
+        const account = await ctx.accounts.changePassword(req.actor.account, req.body.current, req.body.next, req.sessionToken!);
         ctx.log.append({ account: req.actor.account, ip: req.ip, action: 'modify', target: `account:${req.actor.account}`, result: 'ok', detail: 'password changed' });
         return account;
       },
