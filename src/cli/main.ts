@@ -18,6 +18,7 @@ commands:
   restore                     a backup into a data directory (stop the service first)
   audit                       the access log: verify its chain and signatures, list entries
   user                        accounts on the console: add, list, unlock, reset-password
+  serve                       the daemon: REST API, job runner, retention (see --help)
 
 run "veilport <command> --help" for its options`;
 
@@ -44,6 +45,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   restore: async () => (await import('./commands/backup.js')).restoreCommand,
   audit: async () => (await import('./commands/audit.js')).auditCommand,
   user: async () => (await import('./commands/user.js')).userCommand,
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

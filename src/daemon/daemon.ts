@@ -41,7 +41,11 @@ export async function openCore(settings: Settings, now?: () => Date): Promise<Om
   const dataKey = await loadOrCreateDataKey(keysDir);
   const store = openStore(dataDir);
   const bus = new EventBus();
-  const log = new AccessLog(store, signer);
+  const log = new AccessLog(store, signer, {
+    ...(now ? { now } : {}),
+    // The log no longer ends where its signed head says: someone cut it. Keep the evidence, tell IT.
+    onTamper: (message) => bus.alert({ kind: 'audit-broken', message }),
+  });
   const accounts = new AccountService(store, dataKey, authSettingsFrom(settings), now);
   let workflow: Workflow | undefined;
   const execute = jobExecutor({ settings, signer, dataKey, dataDir, workflow: () => workflow! });
@@ -70,7 +74,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   ctx.workflow.jobs.start();
   const sweep = async () => {
     try {
-      await ctx.workflow.sweep();
+      await retention(ctx, opts.now?.() ?? new Date());
     } catch (e) {
       ctx.bus.alert({ kind: 'destruction-failed', message: `retention sweep failed: ${(e as Error).message}` });
     }
@@ -101,6 +105,24 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
       return closing;
     },
   };
+}
+
+/**
+ * Retention: expired packages destroyed (workflow), then records past their legal
+ * minimum pruned: access log after `accessLogYears` (2 by law), role changes after
+ * `roleChangeYears` (3), sessions once expired.
+ */
+export async function retention(ctx: ApiContext, now: Date): Promise<void> {
+  await ctx.workflow.sweep();
+  // Calendar years, as the law counts them (not 365-day blocks).
+  const yearsAgo = (y: number) => {
+    const d = new Date(now);
+    d.setUTCMonth(d.getUTCMonth() - Math.round(y * 12));
+    return d;
+  };
+  ctx.log.prune(yearsAgo(ctx.settings.retention.accessLogYears));
+  ctx.accounts.pruneRoleChanges(yearsAgo(ctx.settings.retention.roleChangeYears));
+  ctx.accounts.pruneSessions();
 }
 
 function splitListen(listen: string): [string, number] {

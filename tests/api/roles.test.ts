@@ -55,6 +55,12 @@ t.test('every route, every role', async (t) => {
     }
   }
 
+  const docs = await app.inject({ method: 'GET', url: '/docs/json' });
+  t.equal(docs.statusCode, 200, 'OpenAPI description served without login');
+  const spec = JSON.parse(docs.body) as { openapi: string; paths: Record<string, unknown> };
+  t.match(spec.openapi, /^3\./);
+  for (const r of routes) t.ok(spec.paths[r.url.replace(/:(\w+)/g, '{$1}')], `${r.url} is described`);
+
   const denied = core.log.list({ limit: 5000 }).filter((e) => e.result === 'denied');
   t.ok(denied.length > 0, `refusals are in the access log (${denied.length})`);
 });

@@ -6,17 +6,18 @@
 import t from 'tap';
 import { renameSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { client, makeLobby, start, staff, testSettings, waitState, type Running } from './helpers.js';
+import { client, login, makeLobby, PASSWORDS, start, staff, testSettings, waitState, type Running } from './helpers.js';
 import type { AlertEvent } from '../../src/workflow/events.js';
 
 const dir = t.testdir();
 const recordings = join(dir, 'rec');
 let run: Running;
+let offsetMs = 0;
 const alerts: AlertEvent[] = [];
 
 t.before(async () => {
   await makeLobby(recordings);
-  run = await start(testSettings(dir, recordings, { alerts: { exportsPerDay: 5, downloadsPerDay: 1 } }));
+  run = await start(testSettings(dir, recordings, { alerts: { exportsPerDay: 5, downloadsPerDay: 1 } }), () => new Date(Date.now() + offsetMs));
   run.daemon.ctx.bus.on('alert', (a) => alerts.push(a));
 });
 t.teardown(() => run?.daemon.close());
@@ -91,6 +92,34 @@ t.test('variants', async (t) => {
     const a = alerts.find((x) => x.kind === 'unusual-volume');
     t.ok(a, 'alert raised');
     t.match(a?.message, /clerk1 made \d+ downloads today \(threshold 1\)/);
+
+    // Delivered: the box keeps its copy for the grace period (72 h), then deletes it; the
+    // recipient's copy lives on until its expiry (14 days), so the request stays delivered.
+    const onBox = join(run.daemon.ctx.workflow.exportsDir, `${id}.vpkg`);
+    offsetMs = 71 * 3600_000;
+    t.same((await run.daemon.ctx.workflow.sweep()).removed, [], 'kept within the grace period');
+    offsetMs = 73 * 3600_000;
+    t.same((await run.daemon.ctx.workflow.sweep()).removed, [id], 'removed after it');
+    offsetMs = 0;
+    t.notOk(existsSync(onBox), 'the box copy is gone');
+    const r = run.daemon.ctx.workflow.load(id);
+    t.equal(r.state, 'delivered');
+    t.ok(r.package?.removedAt, 'removal recorded');
+    t.equal((await clerk('GET', `/api/requests/${id}/package`)).status, 409, 'cannot be downloaded again');
+  });
+
+  t.test('separation of duties survives a role change', async (t) => {
+    const id = (await clerk('POST', '/api/requests', base)).body.id as string;
+    await clerk('POST', `/api/requests/${id}/receive`);
+    const admin = client(url, tokens.admin);
+    t.equal((await admin('PATCH', '/api/accounts/clerk1', { role: 'approver' })).status, 200);
+    const promoted = client(url, await login(url, 'clerk1', PASSWORDS.clerk));
+    const r = await promoted('POST', `/api/requests/${id}/approve`);
+    t.equal(r.status, 403);
+    t.match(r.body.error.message, /separation of duties: clerk1 registered request/);
+    t.equal((await admin('PATCH', '/api/accounts/clerk1', { role: 'clerk' })).status, 200);
+    const changes = (await admin('GET', '/api/role-changes?account=clerk1')).body.changes as { from: string | null; to: string }[];
+    t.same(changes.map((c) => `${c.from}->${c.to}`), ['null->clerk', 'clerk->approver', 'approver->clerk'], 'grants and changes recorded');
   });
 
   t.test('cancel a queued job', async (t) => {
