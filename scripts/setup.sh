@@ -1,6 +1,7 @@
 #!/bin/sh
 # Sets up a fresh Debian (bookworm) machine with Node 20 for Veilport: system packages
-# (GStreamer, build tools for the native runner, mosquitto for the tests), npm
+# (GStreamer, build tools for the native runner, mosquitto and chromium for the tests,
+# Korean fonts for printed reports), npm
 # packages, the native runner, the TypeScript build, models and sample photos.
 # Idempotent: run it as often as you like.
 set -eu
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 PACKAGES="gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
  gstreamer1.0-plugins-base-apps libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
- pkg-config gcc libc6-dev mosquitto"
+ pkg-config gcc libc6-dev mosquitto chromium fonts-noto-cjk"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -5,8 +5,8 @@
  * statistics across a month boundary in Asia/Seoul, and filters.
  */
 import t from 'tap';
+import { chromium } from 'playwright-core';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { dataKeyFrom, type DataKey } from '../../src/store/data-key.js';
 import type { ExportRequest, RequestState, StateChange } from '../../src/workflow/types.js';
 import {
@@ -376,23 +376,9 @@ t.test('filters', async (t) => {
   t.throws(() => filterRequests(all(), { state: 'lost' as RequestState }), { code: 'BAD_INPUT', message: /state "lost"/ });
 });
 
-/**
- * Printing in a real browser: Debian's chromium through playwright-core, the project's
- * rule. Skipped, saying why, where either is missing (playwright-core is not a
- * dependency yet).
- */
-interface Browser {
-  newPage(): Promise<{ setContent(html: string): Promise<void>; pdf(o: object): Promise<Buffer> }>;
-  close(): Promise<void>;
-}
-type Playwright = { chromium: { launch(o: object): Promise<Browser> } };
-const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const playwrightName = 'playwright-core'; // a variable, so the type checker does not need the package
-const playwright = (await import(playwrightName).catch(() => null)) as Playwright | null;
-const noBrowser = !playwright || !chromiumPath ? `needs playwright-core (${playwright ? 'found' : 'not installed'}) and Debian chromium (${chromiumPath ?? 'not found'})` : false;
-
-t.test('the report prints to A4 PDF pages in chromium', { skip: noBrowser }, async (t) => {
-  const browser = await playwright!.chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+/** Printing in a real browser: Debian's chromium through playwright-core (setup installs both). */
+t.test('the report prints to A4 PDF pages in chromium', async (t) => {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   try {
     const page = await browser.newPage();
     const many = Array.from({ length: 60 }, (_, i) => ({ ...delivered(), id: `REQ-${i}` }));
