@@ -4,7 +4,7 @@
  * vendor's and auditors' staff), times in a named zone with their offset, and the
  * masked form of a requester's name.
  */
-import { VeilportError } from '../util/errors.js';
+import { offsetAt, wallTimeAt } from '../util/zoned-time.js';
 import type { MaskStyle } from '../masking/styles.js';
 import type { Delivery, Destruction, RequestState, RequesterType } from '../workflow/types.js';
 
@@ -80,47 +80,21 @@ export interface ZonedParts {
   offset: string;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    try {
-      f = new Intl.DateTimeFormat('en-US', {
-        timeZone,
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        second: '2-digit',
-        hourCycle: 'h23',
-        timeZoneName: 'longOffset',
-      });
-    } catch {
-      throw new VeilportError('BAD_INPUT', `time zone "${timeZone}" is not known (expected an IANA name such as Asia/Seoul)`, { timeZone });
-    }
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
 /** Wall-clock fields of an instant in `timeZone`, or null when `iso` is not a time. */
 export function zonedParts(iso: string, timeZone: string): ZonedParts | null {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return null;
-  const parts: Record<string, string> = {};
-  for (const p of formatter(timeZone).formatToParts(ms)) parts[p.type] = p.value;
-  // "GMT+09:00", or plain "GMT" for a zero offset.
-  const offset = (parts['timeZoneName'] ?? 'GMT').replace(/^GMT/, '') || '+00:00';
+  const w = wallTimeAt(ms, timeZone);
+  const off = Math.round(offsetAt(ms, timeZone) / 60_000);
+  const p2 = (n: number) => String(n).padStart(2, '0');
   return {
-    year: parts['year']!,
-    month: parts['month']!,
-    day: parts['day']!,
-    hour: parts['hour']!,
-    minute: parts['minute']!,
-    second: parts['second']!,
-    offset,
+    year: String(w.year).padStart(4, '0'),
+    month: p2(w.month),
+    day: p2(w.day),
+    hour: p2(w.hour),
+    minute: p2(w.minute),
+    second: p2(w.second),
+    offset: `${off < 0 ? '-' : '+'}${p2(Math.floor(Math.abs(off) / 60))}:${p2(Math.abs(off) % 60)}`,
   };
 }
 

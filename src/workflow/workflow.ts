@@ -23,7 +23,7 @@ import { VeilportError } from '../util/errors.js';
 import { assertAllowed, type Actor, type Permission } from './permissions.js';
 import type { EventBus } from './events.js';
 import { JobRunner, type JobRecord } from './jobs.js';
-import { localDate, startOfLocalDay } from './time.js';
+import { localDate, startOfLocalDay } from '../util/zoned-time.js';
 import { REQUESTER_TYPES, type ExportRequest, type RequesterType, type RequestState } from './types.js';
 
 export interface NewRequest {

@@ -3,29 +3,14 @@
  * default scrypt cost; then the accounts it made are used through AccountService.
  */
 import t from 'tap';
+import { runCli as run } from '../helpers/cli.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
 import { openStore } from '../../src/store/store.js';
 import { loadOrCreateDataKey } from '../../src/store/data-key.js';
 import { AccountService } from '../../src/auth/accounts.js';
 import { DEFAULT_AUTH_SETTINGS } from '../../src/auth/settings.js';
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
 
 const dir = t.testdir();
 const data = join(dir, 'data');

@@ -4,10 +4,10 @@
  * bad input. Commands run in-process through main(), output captured.
  */
 import t from 'tap';
+import { runCli as run } from '../helpers/cli.js';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
 import { composeClip, scene } from '../../src/samples/compose.js';
 import { faceSprite } from '../../src/samples/faces.js';
 import { decodePieces } from '../../src/media/decode.js';
@@ -15,21 +15,6 @@ import { loadProfiles } from '../../src/media/profiles.js';
 
 const W = 640, H = 360, FPS = 10;
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
 
 const dir = t.testdir();
 const rec = join(dir, 'rec');

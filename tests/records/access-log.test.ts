@@ -6,6 +6,7 @@
  * An independent re-implementation of docs/access-log.md checks the format itself.
  */
 import t, { type Test } from 'tap';
+import { runCli as run } from '../helpers/cli.js';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -26,7 +27,6 @@ import {
   type AuditReport,
   type SignedHead,
 } from '../../src/records/access-log.js';
-import { main } from '../../src/cli/main.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 
@@ -453,21 +453,6 @@ t.test('bad input is refused naming the field', async (t) => {
   t.equal(ACCESS_ACTIONS.length, 11);
 });
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
 
 t.test('veilport audit verify and list', async (t) => {
   const c = await setup(t);

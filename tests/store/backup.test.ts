@@ -5,12 +5,12 @@
  * target as it was. The CLI runs in-process through main().
  */
 import t from 'tap';
+import { runCli as run } from '../helpers/cli.js';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes } from '@noble/hashes/utils.js';
-import { main } from '../../src/cli/main.js';
 import { DATABASES, openStore, type Store } from '../../src/store/store.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { DATA_KEY_FILE, loadOrCreateDataKey } from '../../src/store/data-key.js';
@@ -360,21 +360,6 @@ t.test('hostile header values signed by the appliance key are bounded', async (t
   await t.rejects(restoreBackup({ file: bad, password: PASSWORD, dataDir: join(root, 'd') }), { code: 'BACKUP_TAMPERED', details: { check: 'format' } });
 });
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
 
 t.test('CLI: veilport backup and restore', async (t) => {
   const root = t.testdir({ 'pw.txt': `${PASSWORD}\n`, 'wrong.txt': 'not the password\n' });
