@@ -88,6 +88,33 @@ export const SettingsSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** Telemetry to the central console (docs/mqtt.md). No url: telemetry is off. */
+    mqtt: Type.Object(
+      {
+        /** mqtt://host:1883 or mqtts://host:8883; empty: telemetry off. No password in it: use passwordFile. */
+        url: Type.String({ pattern: '^(mqtts?://\\S+)?$' }),
+        username: Type.String(),
+        /** A file holding the broker password (first line); the password itself never goes in the settings. */
+        passwordFile: Type.String(),
+        /** PEM files: the CA that signed the broker's certificate; a client certificate and its key. */
+        caFile: Type.String(),
+        certFile: Type.String(),
+        keyFile: Type.String(),
+        /** Topic prefix; empty: veilport/<applianceId>. */
+        baseTopic: Type.String({ pattern: '^([^#+/\\u0000]+(/[^#+/\\u0000]+)*)?$' }),
+        metricsSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+        /** Retained state and audit head are republished this often (and on every change). */
+        stateSeconds: Type.Integer({ minimum: 5, maximum: 86400 }),
+        /** Most messages kept while the broker is away; beyond it the oldest go and an alert counts them. */
+        outboxMax: Type.Integer({ minimum: 10, maximum: 1_000_000 }),
+        /** Home Assistant MQTT discovery for the main sensors. */
+        homeAssistant: Type.Boolean(),
+        discoveryPrefix: Type.String({ minLength: 1 }),
+        /** A volume (recordings, exports, data) with less free space than this raises a disk-low alert. */
+        diskLowPercent: Type.Number({ minimum: 0, maximum: 100 }),
+      },
+      { additionalProperties: false },
+    ),
     /** Per camera: fixed privacy zones in source pixels, masked in every export. */
     cameras: Type.Record(Type.String(), Type.Object({ privacyZones: Type.Array(Box) }, { additionalProperties: false })),
   },
@@ -104,6 +131,7 @@ export const DEFAULT_SETTINGS: Settings = {
   jobs: { concurrency: 1, profile: '', scanHz: 6, maxAttempts: 3 },
   retention: { defaultExpiryDays: 14, deliveredGraceHours: 72, accessLogYears: 2, roleChangeYears: 3, sweepSeconds: 60 },
   alerts: { exportsPerDay: 20, downloadsPerDay: 20 },
+  mqtt: { url: '', username: '', passwordFile: '', caFile: '', certFile: '', keyFile: '', baseTopic: '', metricsSeconds: 30, stateSeconds: 300, outboxMax: 10_000, homeAssistant: false, discoveryPrefix: 'homeassistant', diskLowPercent: 10 },
   cameras: {},
 };
 
@@ -191,6 +219,10 @@ export function loadSettings(src: SettingsSources = {}): Settings {
     if (!CAMERA_NAME.test(camera)) throw new VeilportError('BAD_INPUT', `settings: cameras.${camera}: a camera name is one folder name of letters, digits, ".", "_" or "-"`, { key: `cameras.${camera}` });
   }
   if (Boolean(s.server.tlsCert) !== Boolean(s.server.tlsKey)) throw new VeilportError('BAD_INPUT', 'settings: server.tlsCert and server.tlsKey go together: set both or neither');
+  if (Boolean(s.mqtt.certFile) !== Boolean(s.mqtt.keyFile)) throw new VeilportError('BAD_INPUT', 'settings: mqtt.certFile and mqtt.keyFile go together: set both or neither', { key: 'mqtt.certFile' });
+  if (s.mqtt.url && URL.canParse(s.mqtt.url) && new URL(s.mqtt.url).password) {
+    throw new VeilportError('BAD_INPUT', 'settings: mqtt.url: no password in the URL; put it in a file named by mqtt.passwordFile', { key: 'mqtt.url' });
+  }
   for (const [key, zone] of [['paths.recordingsTimeZone', s.paths.recordingsTimeZone], ['site.timeZone', s.site.timeZone]] as const) {
     try {
       new Intl.DateTimeFormat('en', { timeZone: zone });
