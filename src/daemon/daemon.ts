@@ -18,6 +18,8 @@ import { EventBus } from '../workflow/events.js';
 import { Workflow } from '../workflow/workflow.js';
 import { jobExecutor } from '../workflow/executor.js';
 import type { ApiContext } from '../api/context.js';
+import { installDebugHang, systemdNotifier } from '../appliance/notify.js';
+import { bootstrapTokenShownThisBoot } from '../appliance/boot.js';
 
 export interface Daemon {
   app: Awaited<ReturnType<typeof buildApp>>;
@@ -63,9 +65,14 @@ export interface DaemonOptions {
 
 export async function startDaemon(settings: Settings, opts: DaemonOptions = {}): Promise<Daemon> {
   const say = opts.say ?? ((line: string) => process.stderr.write(line + '\n'));
+  // systemd (Type=notify): does nothing unless NOTIFY_SOCKET is set.
+  const notify = systemdNotifier();
+  installDebugHang();
+  notify.status('starting: opening keys and store');
   const ctx = await openCore(settings, opts.now);
   const app = await buildApp(ctx, opts.logLevel ? { logLevel: opts.logLevel } : {});
-  const token = ctx.accounts.issueBootstrapToken();
+  // First-boot setup printed this boot's token on the console already: keep it valid.
+  const token = bootstrapTokenShownThisBoot(settings.paths.data) ? null : ctx.accounts.issueBootstrapToken();
   if (token) {
     // Physical presence is the trust anchor: the token is shown only here, on the box's console.
     say(`veilport: no admin account yet. One-time bootstrap token: ${token}`);
@@ -89,6 +96,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const url = `${settings.server.tlsCert ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
   say(`veilport: serving ${url} (API docs at ${url}/docs), appliance ${ctx.signer.applianceId}`);
+  notify.ready(`serving ${url}, appliance ${ctx.signer.applianceId}`, ctx.bus);
 
   let closing: Promise<void> | null = null;
   return {
@@ -97,10 +105,12 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     url,
     close() {
       closing ??= (async () => {
+        notify.stopping();
         clearInterval(timer);
         await app.close();
         await ctx.workflow.jobs.stop();
         await ctx.store.close();
+        notify.close();
       })();
       return closing;
     },
