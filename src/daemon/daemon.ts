@@ -18,6 +18,7 @@ import { EventBus } from '../workflow/events.js';
 import { Workflow } from '../workflow/workflow.js';
 import { jobExecutor } from '../workflow/executor.js';
 import type { ApiContext } from '../api/context.js';
+import { startTelemetry } from '../telemetry/telemetry.js';
 import { installDebugHang, systemdNotifier } from '../appliance/notify.js';
 import { bootstrapTokenShownThisBoot } from '../appliance/boot.js';
 
@@ -96,6 +97,8 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const url = `${settings.server.tlsCert ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
   say(`veilport: serving ${url} (API docs at ${url}/docs), appliance ${ctx.signer.applianceId}`);
+  // After the API: the broker hears "online" only once the box answers. No broker: said once, off.
+  const telemetry = startTelemetry(ctx, { say });
   notify.ready(`serving ${url}, appliance ${ctx.signer.applianceId}`, ctx.bus);
 
   let closing: Promise<void> | null = null;
@@ -109,6 +112,7 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
         clearInterval(timer);
         await app.close();
         await ctx.workflow.jobs.stop();
+        await telemetry?.stop(); // "stopped" (retained), not the last will; the backlog stays queued
         await ctx.store.close();
         notify.close();
       })();
