@@ -4,7 +4,10 @@ import { resolve } from 'node:path';
 import { loadSettings } from '../../config/settings.js';
 import { startDaemon } from '../../daemon/daemon.js';
 
-const HELP = `usage: veilport serve [--config FILE] [--data DIR] [--recordings DIR] [--listen HOST:PORT]
+const HELP = `usage: veilport serve [--config FILE] [--data DIR] [--recordings DIR] [--listen HOST:PORT] [--mqtt-url URL]
+
+--mqtt-url URL    the central broker for telemetry (mqtt://host:1883 or mqtts://host:8883;
+                  credentials and CA in the settings' mqtt section; docs/mqtt.md)
 
 Every setting can also be given as VEILPORT_<SECTION>_<KEY> (e.g. VEILPORT_SERVER_LISTEN,
 VEILPORT_AUTH_LOCKOUT_MINUTES); flags win over the environment, which wins over the file.`;
@@ -12,7 +15,7 @@ VEILPORT_AUTH_LOCKOUT_MINUTES); flags win over the environment, which wins over 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { config: { type: 'string' }, data: { type: 'string' }, recordings: { type: 'string' }, listen: { type: 'string' }, help: { type: 'boolean' } },
+    options: { config: { type: 'string' }, data: { type: 'string' }, recordings: { type: 'string' }, listen: { type: 'string' }, 'mqtt-url': { type: 'string' }, help: { type: 'boolean' } },
     strict: true,
   });
   if (values.help) {
@@ -25,6 +28,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     overrides: {
       paths: { ...(values.data ? { data: resolve(values.data) } : {}), ...(values.recordings ? { recordings: resolve(values.recordings) } : {}) },
       server: values.listen ? { listen: values.listen } : {},
+      mqtt: values['mqtt-url'] !== undefined ? { url: values['mqtt-url'] } : {},
     },
   });
   const daemon = await startDaemon(settings);
