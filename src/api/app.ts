@@ -20,6 +20,7 @@ import { statusRoutes } from './routes/status.js';
 import { recordRoutes } from './routes/records.js';
 import { reviewMediaRoutes } from './routes/review-media.js';
 import { uiRoutes } from './routes/ui.js';
+import { metricsRoutes } from './routes/metrics.js';
 
 /** A route as registered, with who may call it (the role-matrix test walks this). */
 export interface RouteRule {
@@ -52,7 +53,7 @@ export async function buildApp(ctx: ApiContext, opts: { logLevel?: string } = {}
   registerValidation(app);
   registerErrorHandling(app);
   registerAuth(app, ctx);
-  for (const plugin of [sessionRoutes, accountRoutes, requestRoutes, statusRoutes, recordRoutes, reviewMediaRoutes, uiRoutes]) await app.register(plugin(ctx));
+  for (const plugin of [sessionRoutes, accountRoutes, requestRoutes, statusRoutes, recordRoutes, reviewMediaRoutes, metricsRoutes, uiRoutes]) await app.register(plugin(ctx));
   await app.ready();
   return Object.assign(app, { routeRules });
 }

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import si from 'systeminformation';
 import type { DiskFigures, MetricsPayload } from './topics.js';
 
@@ -19,9 +19,12 @@ export interface Volumes {
   data: string;
 }
 
+/** Free space of the volume holding `path` (its nearest existing folder: an export area not made yet is on its parent's volume). */
 export async function diskFigures(path: string): Promise<DiskFigures> {
   try {
-    const s = await statfs(path);
+    let at = path;
+    while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+    const s = await statfs(at);
     const free = s.bavail * s.bsize;
     const total = s.blocks * s.bsize;
     return { path, freeBytes: free, totalBytes: total, freePercent: total > 0 ? Math.round((free / total) * 10_000) / 100 : null };
