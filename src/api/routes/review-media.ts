@@ -139,7 +139,7 @@ export function reviewMediaRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           summary: 'One frame (PNG) at t seconds into the range: as recorded, or masked with the current review decision (approver); logged as a view',
           params: Params,
           querystring: Type.Object(
-            { t: Type.Optional(Type.Number({ minimum: 0, default: 0 })), masked: Type.Optional(Type.Boolean({ default: true })) },
+            { t: Type.Optional(Type.Number({ minimum: 0, default: 0 })), masked: Type.Optional(Type.Boolean({ default: true })), v: Type.Optional(Type.String({ maxLength: 32, description: 'ignored (lets the page ask again after a change)' })) },
             { additionalProperties: false },
           ),
         },
