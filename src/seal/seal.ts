@@ -53,6 +53,11 @@ export interface SealOptions {
   scrypt?: ScryptParams;
   /** Issue time (defaults to the clock); also the reference for refusing an expiry in the past. */
   now?: Date;
+  /**
+   * Package id chosen by the issuer before sealing (32 lower-case hex digits from a CSPRNG),
+   * because the forensic watermark rendered into the video carries it. Default: drawn here.
+   */
+  packageId?: string;
 }
 
 export interface SealResult {
@@ -111,12 +116,15 @@ async function seal(opts: SealOptions, random: RandomBytes): Promise<SealResult>
   const scrypt = checkScryptParams(opts.scrypt ?? DEFAULT_SCRYPT, 'BAD_INPUT');
   const now = opts.now ?? new Date();
   if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw bad('now must be a valid Date');
+  if (opts.packageId !== undefined && (typeof opts.packageId !== 'string' || !/^[0-9a-f]{32}$/.test(opts.packageId))) {
+    throw bad('packageId must be 32 lower-case hex digits (128 random bits)');
+  }
   if (await fs.lstat(opts.out).then(() => true, () => false)) throw bad(`${opts.out} already exists; a package is never overwritten`);
 
   const contentKey = random(KEY_BYTES);
   try {
     const noncePrefix = random(NONCE_PREFIX_BYTES);
-    const packageId = bytesToHex(random(PACKAGE_ID_BYTES));
+    const packageId = opts.packageId ?? bytesToHex(random(PACKAGE_ID_BYTES));
     const password = await wrapForPassword(contentKey, opts.password, scrypt, random);
     const recipient = opts.recipientPublicKey ? wrapForRecipient(contentKey, opts.recipientPublicKey, random) : null;
     const crypto: CryptoParams = {
