@@ -13,6 +13,7 @@ commands:
   export                      analyse, mask, encode and seal one camera's time range
   verify FILE                 check a sealed package: exit 0 only if authentic and not expired
   open FILE                   verify, decrypt in memory and play (or --extract when allowed)
+  player --out FILE.html      write the offline player: one HTML file, no install, no network
   demo                        make sample footage and run an export on embedded defaults
   backup                      the store and its data key in one encrypted, signed file
   restore                     a backup into a data directory (stop the service first)
@@ -40,6 +41,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   export: async () => (await import('./commands/export.js')).exportCommand,
   verify: async () => (await import('./commands/verify.js')).verifyCommand,
   open: async () => (await import('./commands/open.js')).openCommand,
+  player: async () => (await import('./commands/player.js')).playerCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
   backup: async () => (await import('./commands/backup.js')).backupCommand,
   restore: async () => (await import('./commands/backup.js')).restoreCommand,
