@@ -20,6 +20,7 @@ commands:
   audit                       the access log: verify its chain and signatures, list entries
   user                        accounts on the console: add, list, unlock, reset-password
   serve                       the daemon: REST API, job runner, retention (see --help)
+  watch                       subscribe to the MQTT broker: a live table of the fleet
 
 run "veilport <command> --help" for its options`;
 
@@ -48,6 +49,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   audit: async () => (await import('./commands/audit.js')).auditCommand,
   user: async () => (await import('./commands/user.js')).userCommand,
   serve: async () => (await import('./commands/serve.js')).serveCommand,
+  watch: async () => (await import('./commands/watch.js')).watchCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
