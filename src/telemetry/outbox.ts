@@ -112,7 +112,8 @@ export class Outbox {
       this.cursor = key;
       this.inFlightSet.add(key);
     }
-    this.waitingCount = Math.max(0, this.waitingCount - out.length);
+    // Fewer than asked for: that was all of them (a caller's rolled-back transaction may have left the count high).
+    this.waitingCount = out.length < limit ? 0 : Math.max(0, this.waitingCount - out.length);
     return out;
   }
 
