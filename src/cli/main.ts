@@ -20,6 +20,8 @@ commands:
   audit                       the access log: verify its chain and signatures, list entries
   user                        accounts on the console: add, list, unlock, reset-password
   serve                       the daemon: REST API, job runner, retention (see --help)
+  setup                       first-boot provisioning: settings, keys, first-admin token
+  doctor                      check this box for exports and say how to fix what is missing
   watch                       subscribe to the MQTT broker: a live table of the fleet
 
 run "veilport <command> --help" for its options`;
@@ -49,6 +51,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   audit: async () => (await import('./commands/audit.js')).auditCommand,
   user: async () => (await import('./commands/user.js')).userCommand,
   serve: async () => (await import('./commands/serve.js')).serveCommand,
+  setup: async () => (await import('./commands/setup.js')).setupCommand,
+  doctor: async () => (await import('./commands/doctor.js')).doctorCommand,
   watch: async () => (await import('./commands/watch.js')).watchCommand,
 };
 
