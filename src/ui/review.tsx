@@ -61,6 +61,8 @@ export function Review({ id }: { id: string }) {
   const [error, setError] = useState<unknown>();
   const [preview, setPreview] = useState<{ src: string; t: number }>();
   const [busy, setBusy] = useState(false);
+  /** A local change the box has not accepted yet (a failed save): saved again before preview or confirm. */
+  const [dirty, setDirty] = useState(false);
   const video = useRef<HTMLVideoElement>(null);
   const stage = useRef<HTMLDivElement>(null);
   const svg = useRef<SVGSVGElement>(null);
@@ -103,10 +105,12 @@ export function Review({ id }: { id: string }) {
     try {
       await api('PUT', `/api/requests/${id}/review`, body);
       setSaveState('saved');
+      setDirty(false);
       return true;
     } catch (e) {
       setError(e);
       setSaveState('idle');
+      setDirty(true);
       return false;
     }
   };
@@ -171,16 +175,16 @@ export function Review({ id }: { id: string }) {
         setSelected(next.length - 1);
         void save({ regions: next });
       }
-    } else void save({});
+    } else if (d.index !== undefined && d.orig && (regions[d.index]?.x !== d.orig.x || regions[d.index]?.y !== d.orig.y)) void save({});
   };
 
   const showPreview = async () => {
-    if (!(await save({}))) return;
+    if (dirty && !(await save({}))) return;
     setPreview({ src: `/api/requests/${id}/review/frame?t=${now.toFixed(2)}&masked=true&v=${Date.now()}`, t: now });
   };
   const confirm = async () => {
     setBusy(true);
-    if (await save({})) {
+    if (!dirty || (await save({}))) {
       try {
         await api('POST', `/api/requests/${id}/review/confirm`);
         location.hash = `/requests/${id}`;

@@ -260,7 +260,8 @@ t.test('the whole procedure through the touchscreen UI', async (t) => {
 
   // English by the toggle; the big screen.
   await page.tap('[data-testid=lang]');
-  t.equal(await page.getAttribute('html', 'lang'), 'en');
+  await page.waitForFunction(() => document.documentElement.lang === 'en');
+  t.pass('the toggle switches the page to English');
   t.match(await page.textContent('nav'), /Access log/, 'English labels after the toggle');
   await page.tap('[data-testid=lang]');
   await page.tap('a.nav[href="#/"]');
