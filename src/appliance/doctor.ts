@@ -73,6 +73,8 @@ export interface DoctorOptions {
   failBytes?: number;
   warnBytes?: number;
   now?: () => Date;
+  /** fstab to compare the mounts with (default /etc/fstab). */
+  fstabFile?: string;
 }
 
 export const CHECK_IDS = ['settings', 'pipelines', 'models', 'storage', 'exports', 'data', 'keys', 'clock', 'broker', 'sandbox', 'service'] as const;
@@ -598,7 +600,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     user,
     sandbox,
     mounts: currentMounts(),
-    expectedMounts: [...fstabEntries().filter((m) => !m.options.includes('noauto')), ...mountUnits],
+    expectedMounts: [...fstabEntries(opts.fstabFile).filter((m) => !m.options.includes('noauto')), ...mountUnits],
   };
   let applianceId: string | null = null;
   const needsSettings = new Set(['storage', 'exports', 'data', 'keys', 'broker', 'sandbox']);
