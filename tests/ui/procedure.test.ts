@@ -10,7 +10,8 @@
  * written to .cache/ui-screens (1280x800, plus the dashboard at 1920x1080).
  */
 import t from 'tap';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { verifyPackage } from '../../src/seal/index.js';
@@ -50,9 +51,22 @@ async function smallTargets(page: Page): Promise<string[]> {
   });
 }
 
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core in the page (evaluated by the test driver, so the page's CSP still holds): serious and critical violations. */
+async function axeProblems(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+}
+
 async function shot(t: Tap.Test, page: Page, name: string) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
   t.same(await smallTargets(page), [], `${name}: every touch target is at least 48 px`);
+  t.same(await axeProblems(page), [], `${name}: axe-core finds no serious accessibility violations`);
 }
 
 async function login(page: Page, id: string, password: string) {
