@@ -15,7 +15,8 @@ import { Review } from './review';
 import { Ledger, AccessLog } from './records';
 import { Accounts } from './accounts';
 
-const IDLE_MS = Number(document.documentElement.dataset['idleSeconds'] ?? 600) * 1000;
+/** 10 minutes, shorter than the server's idle limit; a kiosk (or a test) may set window.VEILPORT_IDLE_SECONDS before the script runs. */
+const IDLE_MS = Number((window as { VEILPORT_IDLE_SECONDS?: number }).VEILPORT_IDLE_SECONDS ?? 600) * 1000;
 
 /** Screens per role: what the permission table lets each role use (viewer: status only). */
 const NAV: { path: string; key: Key; roles: Role[] }[] = [

@@ -238,6 +238,14 @@ t.test('the whole procedure through the touchscreen UI', async (t) => {
   t.equal(saved.review.manualRegions.length, 1, 'the drawn region saved');
   const r0 = saved.review.manualRegions[0]!;
   t.ok(r0.x >= 20 && r0.x <= 45 && r0.w >= 100 && r0.w <= 150, `the region is where it was drawn (${JSON.stringify(r0)})`);
+  // The preview route masks with the saved decision; as recorded it does not.
+  const frame = async (masked: boolean) => context.request.get(`${base}/api/requests/${id}/review/frame?t=1&masked=${masked}`);
+  const [plain, maskedFrame] = [await frame(false), await frame(true)];
+  t.equal(plain.status(), 200);
+  t.equal(plain.headers()['content-type'], 'image/png');
+  t.equal(plain.headers()['x-veilport-masked-boxes'], '0', 'as recorded: nothing masked');
+  t.ok(Number(maskedFrame.headers()['x-veilport-masked-boxes']) >= 2, `masked: the other track and the manual region (${maskedFrame.headers()['x-veilport-masked-boxes']} boxes)`);
+  t.notSame(await plain.body(), await maskedFrame.body(), 'the masked frame differs');
   await page.tap('[data-testid=confirm-review]');
   await page.waitForSelector('[data-testid=request-detail]');
   await page.tap('a.nav[href="#/ledger"]');
@@ -284,6 +292,24 @@ t.test('the whole procedure through the touchscreen UI', async (t) => {
   await page.screenshot({ path: join(shots, '12-dashboard-1920x1080.png') });
   t.same(await smallTargets(page), [], '1920x1080: every touch target is at least 48 px');
   t.notOk(await page.evaluate(() => document.documentElement.scrollWidth > innerWidth), 'no horizontal scrolling at 1920x1080');
+
+  // Idle: the session is closed and the login screen comes back.
+  const idleCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true, isMobile: false, locale: 'ko-KR', timezoneId: 'Asia/Seoul' });
+  await idleCtx.addInitScript(() => ((window as unknown as { VEILPORT_IDLE_SECONDS: number }).VEILPORT_IDLE_SECONDS = 3));
+  const idlePage = await idleCtx.newPage();
+  await idlePage.goto(base + '/#/new');
+  await login(idlePage, 'clerk1', PASSWORDS.clerk);
+  await idlePage.waitForSelector('[data-testid=new-request]');
+  await idlePage.fill('input[name=name]', '임시');
+  await idlePage.waitForSelector('[data-testid=login] .notice', { timeout: 10_000 });
+  t.match(await idlePage.textContent('[data-testid=login] .notice'), /로그아웃/, 'idle: back to the login screen, said in Korean');
+  t.equal((await idleCtx.request.get(`${base}/api/session`)).status(), 401, 'idle: the session is closed on the box too');
+  await login(idlePage, 'clerk1', PASSWORDS.clerk);
+  await idlePage.waitForSelector('[data-testid=dashboard]');
+  await idlePage.tap('a.nav[href="#/new"]');
+  await idlePage.waitForSelector('[data-testid=new-request]');
+  t.equal(await idlePage.inputValue('input[name=name]'), '', 'idle: the draft (personal data) was dropped');
+  await idleCtx.close();
 
   t.same(consoleErrors.filter((e) => !/status of 4\d\d/.test(e)), [], 'no script errors and no CSP violations in the page');
   writeFileSync(join(shots, 'timing.txt'), `UI procedure test: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
