@@ -27,7 +27,7 @@ import { alertPayload, eventPayload, jobPayload, TOPICS, type MetricsPayload, ty
 /** Messages handed to the client at once while the backlog drains. */
 const WINDOW = 64;
 const PROGRESS_EVERY_MS = 2000;
-const AUDIT_CHECK_MS = 5000;
+const AUDIT_CHECK_MS = 2000;
 /** A wall-clock step this large (either way) between two ticks is a clock jump. */
 const CLOCK_JUMP_MS = 120_000;
 const FINAL = new Set(['done', 'failed', 'cancelled']);
