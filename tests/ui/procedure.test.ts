@@ -184,6 +184,7 @@ t.test('the whole procedure through the touchscreen UI', async (t) => {
   await page.waitForSelector('[data-testid=request-detail]');
   const id = /#\/requests\/([\d-]+)/.exec(page.url())?.[1] ?? '';
   t.match(id, /^\d{8}-\d{3}$/, `request ${id} registered`);
+  t.equal(await page.$('[data-testid=approve]'), null, 'the clerk is offered no approval');
   await page.tap('[data-testid=receive]');
   await page.waitForSelector('[data-testid=history] li:nth-child(2)');
   t.match(await page.textContent('[data-testid=history]'), /접수/, 'the history shows the reception');
@@ -197,6 +198,8 @@ t.test('the whole procedure through the touchscreen UI', async (t) => {
   await firstLogin(t, page, 'approver1', 'Temp-approver-Word-83', PASSWORDS.approver);
   t.same(await navLinks(page), ['#/', '#/requests', '#/ledger'], 'the approver gets status, requests and the ledger');
   await page.goto(`${base}/#/requests/${id}`);
+  await page.waitForSelector('[data-testid=approve]');
+  t.equal(await page.$('[data-testid=receive]'), null, 'the approver is offered no reception');
   await page.tap('[data-testid=approve]');
   await page.waitForSelector('[data-testid=go-review]', { timeout: 120_000 });
   await page.tap('[data-testid=go-review]');
@@ -258,6 +261,7 @@ t.test('the whole procedure through the touchscreen UI', async (t) => {
   await page.waitForSelector('[data-testid=dashboard]');
   await page.goto(`${base}/#/requests/${id}`);
   await page.waitForSelector('[data-testid=reveal-password]', { timeout: 120_000 });
+  t.equal(await page.$('[data-testid=go-review]'), null, 'the clerk is offered no masking review');
   await page.tap('[data-testid=reveal-password]');
   const password = (await (await page.waitForSelector('[data-testid=password]')).textContent())!.trim();
   t.match(password, /^[0-9A-Z]{5}(-[0-9A-Z]{5}){3}$/, 'the password is shown for hand-over');
