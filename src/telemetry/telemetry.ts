@@ -18,7 +18,7 @@ import type { Settings } from '../config/settings.js';
 import type { AlertEvent, JobEvent, RequestEvent } from '../workflow/events.js';
 import { readManifest } from '../masking/models.js';
 import { selectProfile } from '../media/probe.js';
-import { connectBroker, publishAsync, safeUrl } from './client.js';
+import { clientOptions, connectBroker, publishAsync, safeUrl } from './client.js';
 import { Outbox } from './outbox.js';
 import { HealthSampler } from './metrics.js';
 import { discoveryMessages } from './discovery.js';
@@ -79,6 +79,14 @@ export function startTelemetry(ctx: ApiContext, opts: TelemetryOptions = {}): Te
   const say = opts.say ?? ((line: string) => process.stderr.write(line + '\n'));
   if (!ctx.settings.mqtt.url) {
     say('veilport: telemetry off: no MQTT broker configured (mqtt.url, --mqtt-url or VEILPORT_MQTT_URL)');
+    return null;
+  }
+  try {
+    // The password, CA and certificate files are read here: a missing one is said now.
+    clientOptions(ctx.settings.mqtt, { clientId: 'check' });
+  } catch (e) {
+    // The control centre keeps working; central IT sees the box never came online.
+    say(`veilport: telemetry off: ${(e as Error).message}`);
     return null;
   }
   const t = new Telemetry(ctx, { ...opts, say });
@@ -199,13 +207,18 @@ export class Telemetry {
         this.note(`telemetry: could not say "stopped": ${(e as Error).message}`);
       }
     }
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 3000);
-      client.end(!client.connected, {}, () => {
-        clearTimeout(t);
-        resolve();
+    if (!client.connected) {
+      // Nothing to say goodbye to (and mqtt.js would wait for a close that already happened).
+      client.end(true);
+    } else {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 3000);
+        client.end(false, {}, () => {
+          clearTimeout(t);
+          resolve();
+        });
       });
-    });
+    }
     await this.outbox.flushed();
   }
 
