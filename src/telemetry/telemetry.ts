@@ -240,7 +240,7 @@ export class Telemetry {
       if (rec && FINAL.has(e.state) && rec.startedAt && rec.finishedAt) extra.durationSeconds = (Date.parse(rec.finishedAt) - Date.parse(rec.startedAt)) / 1000;
       this.outbox.add(topic, (seq) => jobPayload(e, { ...extra, seq }));
       if (FINAL.has(e.state)) this.jobStates.delete(e.jobId);
-      else this.jobStates.set(e.jobId, { state: e.state, progressAt: Date.now() });
+      else this.jobStates.set(e.jobId, { state: e.state, progressAt: 0 }); // the first progress goes out at once
       this.kick();
       this.scheduleState();
       return;
