@@ -95,6 +95,17 @@ t.test('on connect: online, state, metrics, audit head, discovery; retained; sto
   t.same(low.map((a) => a.kind), ['disk-low', 'disk-low', 'disk-low'], 'one disk-low alert per volume, once');
   t.match(low[0].message, /% free \(below 100%\)/);
 
+  // The wall clock steps five minutes ahead (an RTC-less box meeting NTP), then back.
+  const realNow = Date.now;
+  Date.now = () => realNow() + 300_000;
+  try {
+    await cap.until((x) => x.some((m) => m.topic === `${base}/alerts` && JSON.parse(m.text).kind === 'clock-jump'), 5000, 'clock-jump alert');
+  } finally {
+    Date.now = realNow;
+  }
+  await cap.until((x) => x.filter((m) => m.topic === `${base}/alerts` && JSON.parse(m.text).kind === 'clock-jump').length === 2, 5000, 'the jump back');
+  t.same(cap.on('alerts').map((m) => JSON.parse(m.text)).filter((a) => a.kind === 'clock-jump').map((a) => a.message), ['the system clock jumped forward 300 s', 'the system clock jumped back 300 s'], 'clock jumps both ways');
+
   // An access-log entry moves the head; the new head goes out within seconds.
   const before = cap.on('audit/head').length;
   run.daemon.ctx.log.append({ account: 'console', ip: 'local', action: 'view', target: 'status', result: 'ok' });
