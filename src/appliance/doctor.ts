@@ -223,7 +223,7 @@ function missingMount(c: Ctx, path: string): Mount | undefined {
 
 function where(c: Ctx, path: string): string {
   const m = mountOf(path, c.mounts);
-  return m ? `on ${m.source} (${m.fstype}) mounted at ${m.target}${m.options.includes('ro') ? ', read-only' : ''}` : 'mount unknown';
+  return m ? `on ${m.source} (${m.fstype}) mounted at ${m.target}${m.options.includes('ro') ? ', read-only' : ''}` : 'on a mount not listed in /proc/self/mountinfo (a chroot?)';
 }
 
 function checkStorage(c: Ctx): Outcome {

@@ -124,7 +124,7 @@ export function parseProvision(file: string, text: string): Provision {
 function usbPartitions(): { path: string; mountpoint: string | null; fstype: string }[] {
   let json: { blockdevices?: unknown[] };
   try {
-    json = JSON.parse(execFileSync('lsblk', ['-J', '-p', '-o', 'NAME,TYPE,RM,HOTPLUG,TRAN,FSTYPE,MOUNTPOINT'], { encoding: 'utf8', timeout: 10_000 })) as { blockdevices?: unknown[] };
+    json = JSON.parse(execFileSync('lsblk', ['-J', '-p', '-o', 'NAME,TYPE,RM,HOTPLUG,TRAN,FSTYPE,MOUNTPOINT'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] })) as { blockdevices?: unknown[] };
   } catch {
     return [];
   }

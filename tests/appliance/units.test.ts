@@ -76,8 +76,9 @@ t.test('veilport.service: notify + watchdog, restart, least privilege', async (t
   t.match(s['RestrictAddressFamilies'], /^AF_UNIX AF_INET AF_INET6 AF_NETLINK$/);
   t.match(s['MemoryMax'], /^\d+%$/);
   t.match(unitText('veilport.service'), /DeviceAllow=char-drm rw/);
-  t.match(unitText('veilport.service'), /DeviceAllow=\/dev\/nvmap rw/);
-  t.match(unitText('veilport.service'), /DeviceAllow=\/dev\/nvhost-ctrl rw/);
+  const jetson = readFileSync(join(REPO, 'systemd', 'veilport-jetson.conf'), 'utf8');
+  t.match(jetson, /^DeviceAllow=\/dev\/nvmap rw$/m, 'Jetson drop-in: nvmap');
+  t.match(jetson, /^DeviceAllow=\/dev\/nvhost-ctrl rw$/m, 'Jetson drop-in: nvhost');
   t.match(s['SupplementaryGroups'], /video render/);
   const sb = readSandbox('veilport.service', REPO, ['systemd'])!;
   t.equal(accessTo(sb, '/var/lib/veilport/exports'), 'rw');
