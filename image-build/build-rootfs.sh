@@ -148,7 +148,7 @@ log "arming first boot"
 # provisioning marker are made on the box by veilport-setup.service, never baked in.
 : >"$ROOT/etc/machine-id"
 rm -f "$ROOT/var/lib/dbus/machine-id"
-rm -rf "$ROOT/var/lib/veilport/keys" "$ROOT/var/lib/veilport/data.mdb" "$ROOT/var/lib/veilport/lock.mdb" "$ROOT/var/lib/veilport/.provisioned"
+rm -rf "$ROOT/var/lib/veilport/keys" "$ROOT/var/lib/veilport/db" "$ROOT/var/lib/veilport/.provisioned" "$ROOT/var/lib/veilport/.bootstrap-token-boot"
 # No default password: root stays locked (console recovery is single-user mode).
 in_root passwd -l root >/dev/null 2>&1 || true
 cat >"$APP/IMAGE-INFO" <<EOF

@@ -26,7 +26,10 @@ if (process.env['VEILPORT_IMAGE_BUILD'] === '1' && isRoot) {
 const built = existsSync(join(ROOTFS, '.veilport-base')) && existsSync(join(ROOTFS, 'opt/veilport/bin/veilport.js'));
 const skip = !built ? `no appliance root filesystem at ${ROOTFS} (npm run image:rootfs builds one)` : !isRoot ? 'chroot needs root' : false;
 
-const sh = (cmd: string, args: string[]): SpawnSyncReturns<string> => spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000 });
+// A clean environment (env -i): nothing of the test runner (its NODE_OPTIONS, which it adds to
+// every child) leaks into the image's processes.
+const ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8'];
+const sh = (cmd: string, args: string[]): SpawnSyncReturns<string> => spawnSync('env', ['-i', ...ENV, cmd, ...args], { encoding: 'utf8', timeout: 120_000 });
 
 t.test('the built root filesystem', { skip }, async (t) => {
   t.test('units enabled, first boot armed', async (t) => {
