@@ -100,6 +100,7 @@ function startUi(): void {
     status.className = m ? m.kind : '';
     if (m?.code) status.dataset.code = m.code;
     else delete status.dataset.code;
+    status.dataset.reason = m?.key ?? '';
     status.replaceChildren();
     if (!m) return;
     if (m.code) {
@@ -216,6 +217,8 @@ function startUi(): void {
 
   async function openFile(file: File): Promise<void> {
     closeSession();
+    for (const k of Object.keys(timings)) delete timings[k];
+    root.dataset.timings = '{}';
     const mine = generation;
     setState('verifying');
     show({ kind: 'progress', key: 'verifying', params: { percent: 0 } });
@@ -285,8 +288,8 @@ function startUi(): void {
       },
       onProgress: (f) => {
         if (mine === generation && f < 1 && root.dataset.state === 'decrypting') show({ kind: 'progress', key: 'decrypting', params: { percent: Math.floor(f * 100) } });
-        if (f === 1 && pb.indexMs !== null) noteTiming('decryptAllMs', pb.indexMs);
       },
+      onIndexed: (ms) => mine === generation && noteTiming('decryptAllMs', ms),
       onDuration: (d) => {
         duration = d;
         seek.max = String(d);

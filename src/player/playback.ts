@@ -23,6 +23,8 @@ export interface PlaybackEvents {
   onProgress(fraction: number): void;
   /** Known duration grew (seconds). */
   onDuration(seconds: number): void;
+  /** Every chunk has been decrypted and authenticated and the video indexed (ms since start). */
+  onIndexed(ms: number): void;
 }
 
 /** Seconds of video kept in the buffer behind and ahead of the playhead. */
@@ -180,6 +182,7 @@ export class Playback {
     }
     this.indexDone = true;
     this.indexMs = performance.now() - this.t0;
+    this.ev.onIndexed(this.indexMs);
     await ready();
     void this.pump();
   }
