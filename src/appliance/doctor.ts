@@ -118,7 +118,7 @@ function checkSettings(c: Ctx, error: string | null): Outcome {
 const PROFILE_HINTS: Record<string, string> = {
   jetson: 'only on an NVIDIA Jetson: L4T\'s GStreamer plugins (nvidia-l4t-gstreamer) provide nvv4l2decoder, nvvidconv and nvv4l2h264enc',
   'intel-va': 'Intel iGPU: apt install gstreamer1.0-plugins-bad intel-media-va-driver (i965-va-driver for older chips); the service user needs /dev/dri/renderD* (group render)',
-  'intel-qsv': 'Intel iGPU: a GStreamer qsv plugin built with oneVPL and libmfx-gen1.2 (not in Debian bookworm); intel-va covers the same hardware',
+  'intel-qsv': 'Intel iGPU with Quick Sync: the qsv plugin (gstreamer1.0-plugins-bad) with the oneVPL GPU runtime (libmfx-gen1.2) and intel-media-va-driver; intel-va covers the same hardware',
   'intel-vaapi': 'Intel iGPU: apt install gstreamer1.0-vaapi intel-media-va-driver',
   software: 'apt install gstreamer1.0-libav gstreamer1.0-plugins-ugly gstreamer1.0-plugins-base',
 };
@@ -141,10 +141,16 @@ async function checkPipelines(c: Ctx): Promise<Outcome> {
     return fail(`probing GStreamer failed: ${msg}`, 'run "veilport probe" for details; "npm run build:native" if the runner build/gst-run is missing');
   }
   const hints: string[] = [];
+  // A hardware plugin that is installed but registered none of its elements found no device or driver.
+  const pluginOf: Record<string, string> = { 'intel-va': 'va', 'intel-vaapi': 'vaapi', 'intel-qsv': 'qsv', jetson: 'nvvideo4linux2' };
+  const pluginPresent = async (name: string) => run('gst-inspect-1.0', [name], { timeout: 20_000 }).then(() => true, () => false);
   for (const s of report.profiles) {
     const mark = s.name === report.best ? 'selected' : s.usable ? 'usable' : 'no';
     details.push(`${s.name}: ${mark}${s.usable ? (s.h265 ? ' (H.264 and H.265)' : ' (H.264 only)') : ` — ${whyNot(s)}`}`);
-    if (!s.usable && s.missing.length && PROFILE_HINTS[s.name]) hints.push(`${s.name}: ${PROFILE_HINTS[s.name]}`);
+    const plugin = pluginOf[s.name];
+    if (!s.usable && s.missing.length && plugin && (await pluginPresent(plugin))) {
+      hints.push(`${s.name}: the ${plugin} plugin is installed but found no device for ${s.missing.join(', ')}: no ${s.name === 'jetson' ? 'Jetson GPU' : `Intel GPU render node (/dev/dri/renderD*), or no driver for it (intel-media-va-driver from Broadwell on, i965-va-driver before${s.name === 'intel-qsv' ? '; qsv also needs the oneVPL runtime libmfx-gen1.2' : ''}; "vainfo" tells)`}`);
+    } else if (!s.usable && s.missing.length && PROFILE_HINTS[s.name]) hints.push(`${s.name}: ${PROFILE_HINTS[s.name]}`);
     if (!s.usable && !s.missing.length) hints.push(`${s.name}: its elements exist but its test run failed (driver, device permissions: is the service user in groups video and render?)`);
   }
   // GPU device nodes the service user cannot open make the hardware profiles fail in the service only.
