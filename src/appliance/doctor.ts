@@ -154,9 +154,11 @@ async function checkPipelines(c: Ctx): Promise<Outcome> {
     if (!s.usable && !s.missing.length) hints.push(`${s.name}: its elements exist but its test run failed (driver, device permissions: is the service user in groups video and render?)`);
   }
   // GPU device nodes the service user cannot open make the hardware profiles fail in the service only.
-  const devs = ['/dev/dri', '/dev/nvmap', '/dev/nvhost-ctrl'].filter((d) => existsSync(d));
+  // Nodes a video engine is driven through: render nodes (a display-only card has none), Jetson's nvmap.
+  const devs = ['/dev/dri', '/dev/nvmap', '/dev/nvhost-ctrl'].filter((d) => existsSync(d))
+    .flatMap((d) => (d === '/dev/dri' ? readdirSync(d).filter((n) => n.startsWith('renderD')).map((n) => join(d, n)) : [d]));
   if (c.user) {
-    for (const d of devs.flatMap((d) => (d === '/dev/dri' ? readdirSync(d).filter((n) => n.startsWith('renderD')).map((n) => join(d, n)) : [d]))) {
+    for (const d of devs) {
       const st = statSync(d);
       const can = st.uid === c.user.uid || (c.user.groups.includes(st.gid) && (st.mode & 0o060) === 0o060) || (st.mode & 0o006) === 0o006;
       details.push(`${d}: ${can ? 'usable' : 'NOT usable'} by ${c.user.name} (group ${groupName(st.gid) ?? st.gid})`);
