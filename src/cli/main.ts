@@ -14,6 +14,7 @@ commands:
   verify FILE                 check a sealed package: exit 0 only if authentic and not expired
   open FILE                   verify, decrypt in memory and play (or --extract when allowed)
   player --out FILE.html      write the offline player: one HTML file, no install, no network
+  trace VIDEO                 find the forensic watermark in a leaked copy: which package it came from
   demo                        make sample footage and run an export on embedded defaults
   backup                      the store and its data key in one encrypted, signed file
   restore                     a backup into a data directory (stop the service first)
@@ -45,6 +46,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   verify: async () => (await import('./commands/verify.js')).verifyCommand,
   open: async () => (await import('./commands/open.js')).openCommand,
   player: async () => (await import('./commands/player.js')).playerCommand,
+  trace: async () => (await import('./commands/trace.js')).traceCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
   backup: async () => (await import('./commands/backup.js')).backupCommand,
   restore: async () => (await import('./commands/backup.js')).restoreCommand,

@@ -13,6 +13,7 @@ import { checkPlan, type MaskPlan } from '../masking/plan.js';
 import { render, fpsFraction, type RenderStats } from '../masking/render.js';
 import type { LoadedModel } from '../masking/models.js';
 import type { Detector } from '../masking/detectors/detector.js';
+import type { Frame } from '../media/frame.js';
 import { Progress, type ProgressListener } from './progress.js';
 
 export interface RangeFootage {
@@ -64,6 +65,8 @@ export interface RenderStepOptions {
   sink: (video: AsyncIterable<Uint8Array>) => Promise<unknown>;
   /** Fail a pipeline that makes no progress for this long (default 30 s). */
   stallMs?: number;
+  /** Applied to every frame after its masks, before encoding (the forensic watermark). */
+  postProcess?: (frame: Frame) => void;
 }
 
 /** Renders and hands the encoded stream to `sink`; any failure on either side fails both. */
@@ -84,6 +87,7 @@ export async function renderFootage(f: RangeFootage, o: RenderStepOptions): Prom
       plan: o.plan,
       encoder,
       framerate: fpsFraction(fps),
+      ...(o.postProcess ? { postProcess: o.postProcess } : {}),
       onFrame: () => progress.tick(),
     });
     encoder.end();

@@ -3,6 +3,7 @@
  * The CLI and the workflow's job runner both drive exports through these three
  * functions, so there is one path from footage to package.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { openCatalog, hashFile } from '../media/catalog.js';
 import { selectProfile } from '../media/probe.js';
@@ -10,6 +11,7 @@ import type { Profile } from '../media/profiles.js';
 import type { MaskPlan } from '../masking/plan.js';
 import type { LoadedModel } from '../masking/models.js';
 import { sealPackage, type SigningKey } from '../seal/index.js';
+import { createEmbedder, WATERMARK_SCHEME } from '../watermark/index.js';
 import { assertNoProblems, analyseFootage, maskingSummary, renderFootage, type RangeFootage } from './export.js';
 import { buildDetectors, type Target } from './detectors.js';
 import { analysisKey, loadAnalysis, saveAnalysis, type StoredAnalysis } from './analysis-store.js';
@@ -138,6 +140,9 @@ export interface ExportOutcome {
 export async function renderAndSeal(r: ResolvedFootage, analysis: { stored: StoredAnalysis; models: LoadedModel[] }, s: SealSpec, hooks: JobHooks = {}): Promise<ExportOutcome> {
   const full = { ...analysis.stored, thumbnails: new Map(), scans: 0, tilesRun: 0 };
   const issuedAt = new Date();
+  // Chosen before the render: the forensic watermark in every frame carries it.
+  const packageId = randomBytes(16).toString('hex');
+  const watermark = createEmbedder(packageId);
   const manifest = {
     caseId: s.caseId,
     requester: s.requester,
@@ -151,7 +156,7 @@ export async function renderAndSeal(r: ResolvedFootage, analysis: { stored: Stor
     allowExtract: s.allowExtract,
     masking: maskingSummary(full, s.plan, analysis.models, r.targets),
     sources: r.segments,
-    video: { container: 'mp4-fragmented', codec: 'h264', width: full.width, height: full.height, profile: r.profile.name },
+    video: { container: 'mp4-fragmented', codec: 'h264', width: full.width, height: full.height, profile: r.profile.name, watermark: WATERMARK_SCHEME },
     applianceId: s.signer.applianceId,
   };
   let sealed: Awaited<ReturnType<typeof sealPackage>> | undefined;
@@ -162,8 +167,9 @@ export async function renderAndSeal(r: ResolvedFootage, analysis: { stored: Stor
     progress: hooks.progress ?? false,
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
+    postProcess: (frame) => watermark.apply(frame),
     sink: async (video) => {
-      sealed = await sealPackage({ out: s.out, manifest, video, password: s.password, signer: s.signer });
+      sealed = await sealPackage({ out: s.out, manifest, video, password: s.password, signer: s.signer, packageId });
     },
   });
   return {
