@@ -49,7 +49,7 @@ export function bootstrapBanner(token: string): string {
     ' Veilport: no administrator account exists yet.',
     ' Open the first-boot screen and enter this one-time setup token',
     ' to create the first administrator (it is valid until used or',
-    ' until the next start, which prints a new one):',
+    ' until the next boot, which prints a new one):',
     '',
     `     ${token}`,
     '',
