@@ -2,8 +2,8 @@
  * Detection: finds the tile pattern in the average luma of a suspect copy and decodes
  * the package id, without knowing the id, the original size, the scale or the crop.
  *
- * 1. Whitening: the average frame minus its local mean (box blur applied twice), clipped
- *    at 3 sigma, so the picture's large structures and strong edges weigh little.
+ * 1. Whitening: the average frame minus its local mean (box blur applied twice), divided
+ *    by its local RMS and clipped, so the picture's structures and strong edges weigh little.
  * 2. Tile period (scale): the pattern repeats with the tile, so the autocorrelation of
  *    the residual along each axis has peaks at multiples of the period (summed over rows,
  *    resp. columns, via FFT). A harmonic comb over candidate periods picks the few best
@@ -63,20 +63,24 @@ function boxBlur(src: Float32Array, w: number, h: number, r: number, out: Float3
   }
 }
 
-/** The high-passed, clipped residual of the average frame. */
+/**
+ * The residual of the average frame: high-passed (minus its local mean), then divided by
+ * its local RMS (radius 4 px) and clipped, so every area weighs about the same: strong
+ * edges, and periodic things in the picture (windows, fences, floor tiles), no longer
+ * drown the faint tile pattern that is everywhere.
+ */
 export function whiten(avg: Float32Array, w: number, h: number, radius: number): Float32Array {
   const a = new Float32Array(w * h);
   const b = new Float32Array(w * h);
   boxBlur(avg, w, h, radius, a);
   boxBlur(a, w, h, radius, b);
   const r = new Float32Array(w * h);
-  let absSum = 0;
   for (let i = 0; i < r.length; i++) {
     r[i] = avg[i]! - b[i]!;
-    absSum += Math.abs(r[i]!);
+    a[i] = r[i]! * r[i]!;
   }
-  const clip = 3 * 1.25 * (absSum / r.length) + 1e-6;
-  for (let i = 0; i < r.length; i++) r[i] = Math.max(-clip, Math.min(clip, r[i]!));
+  boxBlur(a, w, h, 4, b);
+  for (let i = 0; i < r.length; i++) r[i] = Math.max(-3, Math.min(3, r[i]! / Math.sqrt(b[i]! + 0.25)));
   return r;
 }
 
@@ -292,23 +296,33 @@ function detectAs(avg: Float32Array, w: number, h: number): Detection {
   const maxY = Math.min(640, Math.floor(h * 0.45));
   if (maxX < minPeriod || maxY < minPeriod) return none;
   const r = whiten(avg, w, h, 3);
-  const candX = periodCandidates(axisAutocorrelation(r, w, h, true), minPeriod, maxX, 3);
-  const candY = periodCandidates(axisAutocorrelation(r, w, h, false), minPeriod, maxY, 3);
-  const pairs: [number, number][] = [];
-  for (const px of candX) for (const py of candY) pairs.push([px, py]);
+  // Periodic things in the picture (windows, fences, tiles) also make autocorrelation
+  // peaks: several candidates per axis, every pair checked against the sync chips, the
+  // best few refined and decoded.
+  const candX = periodCandidates(axisAutocorrelation(r, w, h, true), minPeriod, maxX, 6);
+  const candY = periodCandidates(axisAutocorrelation(r, w, h, false), minPeriod, maxY, 6);
   let best = none;
   let tried = 0;
+  const scored: { px: number; py: number; z: number }[] = [];
+  for (const px of candX) {
+    for (const py of candY) {
+      tried++;
+      scored.push({ px, py, z: syncPeaks(fold(r, w, h, px, py), 1)[0]!.z });
+    }
+  }
+  scored.sort((a, b) => b.z - a.z);
   const attempt = (px: number, py: number, peaks: number): Detection | null => {
     const f = fold(r, w, h, px, py);
     tried++;
     for (const p of syncPeaks(f, peaks)) {
-      if (p.z > best.syncScore) best = { ...none, syncScore: p.z, period: { x: px, y: py }, offset: { x: (p.dx / BINS) * px, y: (p.dy / BINS) * py } };
+      const offset = { x: (p.dx / BINS) * px, y: (p.dy / BINS) * py };
+      if (p.z > best.syncScore) best = { ...none, syncScore: p.z, period: { x: px, y: py }, offset };
       const d = decodeTile(readChips(f, p.dx, p.dy));
-      if (d.packageId) return { packageId: d.packageId, syncScore: p.z, period: { x: px, y: py }, offset: { x: (p.dx / BINS) * px, y: (p.dy / BINS) * py }, agreement: d.agreement, tried };
+      if (d.packageId) return { packageId: d.packageId, syncScore: p.z, period: { x: px, y: py }, offset, agreement: d.agreement, tried };
     }
     return null;
   };
-  for (const [px, py] of pairs) {
+  for (const { px, py } of scored.slice(0, 4)) {
     // Refine the period: the sync peak is highest where the folded tiles line up.
     let bx = px;
     let by = py;
@@ -318,9 +332,8 @@ function detectAs(avg: Float32Array, w: number, h: number): Detection {
       for (let e = -0.006; e <= 0.0061; e += 0.002) {
         const qx = axis === 'x' ? base * (1 + e) : bx;
         const qy = axis === 'y' ? base * (1 + e) : by;
-        const f = fold(r, w, h, qx, qy);
         tried++;
-        const z = syncPeaks(f, 1)[0]!.z;
+        const z = syncPeaks(fold(r, w, h, qx, qy), 1)[0]!.z;
         if (z > bz) (bz = z), (bx = qx), (by = qy);
       }
     }
