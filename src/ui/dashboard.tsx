@@ -34,7 +34,7 @@ export function Dashboard({ me }: { me: Account }) {
             return (
               <div key={k} class="disk">
                 <span>{t(({ recordings: 'diskRecordings', exports: 'diskExports', data: 'diskData' } as const)[k])}</span>
-                <ProgressBar done={(d.totalBytes ?? 0) - (d.freeBytes ?? 0)} total={d.totalBytes ?? 0} label={`${fmtBytes(d.freeBytes)} / ${fmtBytes(d.totalBytes)}`} />
+                <ProgressBar done={d.freeBytes ?? 0} total={d.totalBytes ?? 0} label={`${fmtBytes(d.freeBytes)} / ${fmtBytes(d.totalBytes)}`} />
               </div>
             );
           })}

@@ -4,17 +4,21 @@
  * Status carries ids and states only, no personal data: viewers see it too.
  */
 import { statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { checkCameraName } from '../../media/catalog.js';
 import { VeilportError } from '../../util/errors.js';
 import type { ApiContext } from '../context.js';
 
+/** Free space of the volume holding `path` (or the nearest existing parent: the export area appears at the first render). */
 async function diskFree(path: string): Promise<{ path: string; freeBytes: number | null; totalBytes: number | null }> {
-  try {
-    const s = await statfs(path);
-    return { path, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
-  } catch {
-    return { path, freeBytes: null, totalBytes: null };
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      const s = await statfs(p);
+      return { path, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+    } catch {
+      if (dirname(p) === p) return { path, freeBytes: null, totalBytes: null };
+    }
   }
 }
 
