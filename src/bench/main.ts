@@ -16,6 +16,7 @@ import { analyseFootage, renderFootage, type RangeFootage } from '../export/expo
 import type { MaskPlan } from '../masking/plan.js';
 import { loadOrCreateSigningKey, sealPackage } from '../seal/index.js';
 import { PeakMemory } from './memory.js';
+import { createEmbedder } from '../watermark/index.js';
 
 const W = 1920, H = 1080, FPS = 30, SECONDS = 20;
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
     }
     const signer = await loadOrCreateSigningKey(join(dir, 'keys'));
     const plan: MaskPlan = { style: 'mosaic', unmasked: [], manualRegions: [], privacyZones: [] };
-    const t = { transcode: [] as number[], analyse: [] as number[], render: [] as number[], export: [] as number[] };
+    const t = { transcode: [] as number[], analyse: [] as number[], render: [] as number[], renderWatermark: [] as number[], export: [] as number[] };
     const exportPeaksMb: number[] = [];
     let lastInference = new Map<string, number>();
     for (let run = 0; run < RUNS; run++) {
@@ -79,6 +80,9 @@ async function main(): Promise<void> {
       }));
       lastInference = new Map(inferenceS);
       t.render.push(await seconds(() => renderFootage(footage, { profile: software, analysis: analysis!, plan, sink: async (v) => { for await (const _ of v) void _; } })));
+      // The same render with the forensic watermark, as exports make it.
+      const watermark = createEmbedder('0123456789abcdef0123456789abcdef');
+      t.renderWatermark.push(await seconds(() => renderFootage(footage, { profile: software, analysis: analysis!, plan, postProcess: (f) => watermark.apply(f), sink: async (v) => { for await (const _ of v) void _; } })));
       const out = join(dir, `bench-${run}.vpkg`);
       const mem = new PeakMemory();
       t.export.push(await seconds(async () => {
@@ -96,6 +100,7 @@ async function main(): Promise<void> {
       `baseline transcode   ${base.toFixed(1).padStart(6)} fps   1.00x`,
       `analyse              ${fps('analyse').toFixed(1).padStart(6)} fps   ${(fps('analyse') / base).toFixed(2)}x   ${(fps('analyse') / FPS).toFixed(2)}x real time   target >= 1x real time: ${fps('analyse') >= FPS ? 'met' : 'MISSED'}`,
       `render               ${fps('render').toFixed(1).padStart(6)} fps   ${(fps('render') / base).toFixed(2)}x   target >= 0.9x transcode: ${fps('render') / base >= 0.9 ? 'met' : 'MISSED'}`,
+      `render + watermark   ${fps('renderWatermark').toFixed(1).padStart(6)} fps   ${(fps('renderWatermark') / base).toFixed(2)}x   watermark costs ${(((median(t.renderWatermark) - median(t.render)) / frames) * 1000).toFixed(1)} ms per frame (${((1 - fps('renderWatermark') / fps('render')) * 100).toFixed(0)}% of render throughput)`,
       `  analyse time spent in inference (last run): ${[...lastInference].map(([k, v]) => `${k} ${((100 * v) / t.analyse[t.analyse.length - 1]!).toFixed(0)}%`).join(', ')}; the rest is decoding, tiling, motion and tracking`,
       `whole export         ${fps('export').toFixed(1).padStart(6)} fps   ${(fps('export') / base).toFixed(2)}x   ${(fps('export') / FPS).toFixed(2)}x real time`,
       `peak RSS (export)    ${rssMb.toFixed(0).padStart(6)} MiB          daemon + pipeline processes, sampled every 100 ms   target < 1024 MiB: ${rssMb < 1024 ? 'met' : 'MISSED'}`,

@@ -13,7 +13,8 @@
  *   encoder, rounding included) by scaling the whole frame's pattern down when the
  *   picture would take more.
  * - Values are rounded with a fixed dither so sub-level amplitudes survive on average.
- * Cost: about 8 ms per 1080p frame on one core of the development machine (npm run bench).
+ * - The strength map follows the picture every REFRESH_FRAMES frames; in between each frame
+ *   only gets the precomputed integer change added (a few ms per 1080p frame).
  */
 import type { Frame } from '../media/frame.js';
 import { CHIPS, TILE, tileFor } from './payload.js';
@@ -22,6 +23,9 @@ import { CHIPS, TILE, tileFor } from './payload.js';
 export function chipPitch(height: number): number {
   return Math.max(4, Math.round(height / 128));
 }
+
+/** Frames between two updates of the content-adaptive strength (cost: one full pass per update). */
+export const REFRESH_FRAMES = 8;
 
 export const STRENGTH = {
   /** Amplitude (luma levels, peak of one chip) in flat areas and in busy ones. */
@@ -66,13 +70,9 @@ export function framePattern(tile: Int8Array, width: number, height: number, pit
   return p;
 }
 
-/**
- * Adds gain[x] * P + dither to one row of luma. `luma` is a clamped view: the store
- * rounds to nearest and clamps to 0..255; the dither in [-0.5, 0.5) makes the rounding
- * unbiased, so amplitudes below one level survive on average.
- */
-function addRow(luma: Uint8ClampedArray, row: number, pattern: Float32Array, dither: Float32Array, prow: number, width: number, gain: Float32Array): void {
-  for (let x = 0; x < width; x++) luma[row + x] = luma[row + x]! + gain[x]! * pattern[prow + x]! + dither[prow + x]!;
+/** Adds the precomputed change to one row of luma; the clamped view keeps it within 0..255. */
+function addRow(luma: Uint8ClampedArray, row: number, delta: Int8Array, drow: number, width: number): void {
+  for (let x = 0; x < width; x++) luma[row + x] = luma[row + x]! + delta[drow + x]!;
 }
 
 interface SizeState {
@@ -173,61 +173,50 @@ export interface Embedder {
 }
 
 /** An embedder for one package id; frames of any size (the pattern is built per size). */
-export function createEmbedder(packageId: string): Embedder {
+export function createEmbedder(packageId: string, opts: { refreshFrames?: number } = {}): Embedder {
   const tile = tileFor(packageId);
   if (tile.length !== CHIPS) throw new Error('bad tile');
+  const refresh = Math.max(1, opts.refreshFrames ?? REFRESH_FRAMES);
   let state: SizeState | null = null;
+  let delta: Int8Array | null = null;
+  let sinceRefresh = 0;
   let frames = 0;
   let sqSum = 0;
   let pixels = 0;
   let framesScaled = 0;
+  let scaledNow = false;
   return {
     apply(frame) {
       const L = frame.layout;
-      if (!state || state.width !== L.width || state.height !== L.height) state = sizeState(tile, L.width, L.height);
+      if (!state || state.width !== L.width || state.height !== L.height) {
+        state = sizeState(tile, L.width, L.height);
+        delta = null;
+      }
       const s = state;
       const data = frame.data;
-      const g = gainMap(s, data, L.yStride);
-      // Whole-frame budget: mean of (g P)^2 <= budget.
-      let energy = 0;
-      for (let i = 0; i < g.length; i++) energy += g[i]! * g[i]! * s.cellEnergy[i]!;
-      const mse = energy / (L.width * L.height);
-      const budget = STRENGTH.mseBudget - 1 / 6;
-      const scale = mse > budget ? Math.sqrt(budget / mse) : 1;
-      if (scale < 1) framesScaled++;
-      const { cell, cellsX, cellsY, pattern, dither, width, height } = s;
+      if (!delta || sinceRefresh >= refresh) {
+        const d = computeDelta(s, data, L.yStride);
+        delta = d.delta;
+        scaledNow = d.scaled;
+        sinceRefresh = 0;
+      }
+      sinceRefresh++;
+      if (scaledNow) framesScaled++;
+      const { width, height } = s;
       const luma = new Uint8ClampedArray(data.buffer, data.byteOffset, L.yStride * height);
-      const rowGain = new Float64Array(cellsX);
-      const gRow = new Float32Array(width);
       const before = new Uint8Array(width);
-      const half = cell / 2;
       let sq = 0;
       let sampled = 0;
       for (let y = 0; y < height; y++) {
-        if ((y & 3) === 0) {
-          // Gain for this band of 4 rows: bilinear between cell centres (it changes slowly).
-          const v = Math.min(Math.max((y + 2) / cell - 0.5, 0), cellsY - 1);
-          const cy0 = Math.min(Math.floor(v), Math.max(0, cellsY - 2));
-          const cy1 = Math.min(cy0 + 1, cellsY - 1);
-          const fy = v - cy0;
-          for (let cx = 0; cx < cellsX; cx++) rowGain[cx] = scale * (g[cy0 * cellsX + cx]! * (1 - fy) + g[cy1 * cellsX + cx]! * fy);
-          for (let x = 0; x < width; x++) {
-            const u = Math.min(Math.max((x + 0.5 - half) / cell, 0), cellsX - 1);
-            const c0 = Math.floor(u);
-            const c1 = c0 + 1 < cellsX ? c0 + 1 : c0;
-            gRow[x] = rowGain[c0]! + (rowGain[c1]! - rowGain[c0]!) * (u - c0);
-          }
-        }
         const row = y * L.yStride;
-        const prow = y * width;
         // Every 8th row is measured (before and after), for the distortion statistics.
         const measured = (y & 7) === 0;
         if (measured) before.set(luma.subarray(row, row + width));
-        addRow(luma, row, pattern, dither, prow, width, gRow);
+        addRow(luma, row, delta, y * width, width);
         if (measured) {
           for (let i = 0; i < width; i++) {
-            const d = luma[row + i]! - before[i]!;
-            sq += d * d;
+            const v = luma[row + i]! - before[i]!;
+            sq += v * v;
           }
           sampled += width;
         }
@@ -238,4 +227,44 @@ export function createEmbedder(packageId: string): Embedder {
     },
     stats: () => ({ frames, mse: pixels ? sqSum / pixels : 0, framesScaled }),
   };
+}
+
+/**
+ * The integer change for every pixel, round(gain * P + dither), from the picture's
+ * activity: since luma is an integer, round(y + w + d) = y + round(w + d), so the
+ * rounding is done once here and each frame only adds (and clamps).
+ */
+function computeDelta(s: SizeState, data: Uint8Array, stride: number): { delta: Int8Array; scaled: boolean } {
+  const g = gainMap(s, data, stride);
+  // Whole-frame budget: mean of (g P)^2 plus the rounding's 1/6 <= budget.
+  let energy = 0;
+  for (let i = 0; i < g.length; i++) energy += g[i]! * g[i]! * s.cellEnergy[i]!;
+  const mse = energy / (s.width * s.height);
+  const budget = STRENGTH.mseBudget - 1 / 6;
+  const scale = mse > budget ? Math.sqrt(budget / mse) : 1;
+  const { cell, cellsX, cellsY, pattern, dither, width, height } = s;
+  const delta = new Int8Array(width * height);
+  const rowGain = new Float64Array(cellsX);
+  const gRow = new Float32Array(width);
+  const half = cell / 2;
+  for (let y = 0; y < height; y++) {
+    if ((y & 3) === 0) {
+      // Gain for this band of 4 rows: bilinear between cell centres (it changes slowly).
+      const v = Math.min(Math.max((y + 2) / cell - 0.5, 0), cellsY - 1);
+      const cy0 = Math.min(Math.floor(v), Math.max(0, cellsY - 2));
+      const cy1 = Math.min(cy0 + 1, cellsY - 1);
+      const fy = v - cy0;
+      for (let cx = 0; cx < cellsX; cx++) rowGain[cx] = scale * (g[cy0 * cellsX + cx]! * (1 - fy) + g[cy1 * cellsX + cx]! * fy);
+      for (let x = 0; x < width; x++) {
+        const u = Math.min(Math.max((x + 0.5 - half) / cell, 0), cellsX - 1);
+        const c0 = Math.floor(u);
+        const c1 = c0 + 1 < cellsX ? c0 + 1 : c0;
+        gRow[x] = rowGain[c0]! + (rowGain[c1]! - rowGain[c0]!) * (u - c0);
+      }
+    }
+    const prow = y * width;
+    // Int8Array stores truncate toward zero; round to nearest explicitly.
+    for (let x = 0; x < width; x++) delta[prow + x] = Math.round(gRow[x]! * pattern[prow + x]! + dither[prow + x]!);
+  }
+  return { delta, scaled: scale < 1 };
 }

