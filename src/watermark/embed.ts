@@ -25,7 +25,7 @@ export function chipPitch(height: number): number {
 }
 
 /** Frames between two updates of the content-adaptive strength (cost: one full pass per update). */
-export const REFRESH_FRAMES = 8;
+export const REFRESH_FRAMES = 12;
 
 export const STRENGTH = {
   /** Amplitude (luma levels, peak of one chip) in flat areas and in busy ones. */
@@ -160,7 +160,7 @@ function gainMap(s: SizeState, y: Uint8Array | Buffer, stride: number): Float64A
 
 export interface EmbedStats {
   frames: number;
-  /** Mean squared change of the luma actually written (every 8th row measured), over all frames. */
+  /** Mean squared change of the luma written, over all frames (before clamping at 0 and 255, so an upper bound). */
   mse: number;
   /** Frames whose pattern was scaled down to stay within the budget. */
   framesScaled: number;
@@ -182,7 +182,7 @@ export function createEmbedder(packageId: string, opts: { refreshFrames?: number
   let sinceRefresh = 0;
   let frames = 0;
   let sqSum = 0;
-  let pixels = 0;
+  let deltaMse = 0;
   let framesScaled = 0;
   let scaledNow = false;
   return {
@@ -197,6 +197,7 @@ export function createEmbedder(packageId: string, opts: { refreshFrames?: number
       if (!delta || sinceRefresh >= refresh) {
         const d = computeDelta(s, data, L.yStride);
         delta = d.delta;
+        deltaMse = d.mse;
         scaledNow = d.scaled;
         sinceRefresh = 0;
       }
@@ -204,28 +205,11 @@ export function createEmbedder(packageId: string, opts: { refreshFrames?: number
       if (scaledNow) framesScaled++;
       const { width, height } = s;
       const luma = new Uint8ClampedArray(data.buffer, data.byteOffset, L.yStride * height);
-      const before = new Uint8Array(width);
-      let sq = 0;
-      let sampled = 0;
-      for (let y = 0; y < height; y++) {
-        const row = y * L.yStride;
-        // Every 8th row is measured (before and after), for the distortion statistics.
-        const measured = (y & 7) === 0;
-        if (measured) before.set(luma.subarray(row, row + width));
-        addRow(luma, row, delta, y * width, width);
-        if (measured) {
-          for (let i = 0; i < width; i++) {
-            const v = luma[row + i]! - before[i]!;
-            sq += v * v;
-          }
-          sampled += width;
-        }
-      }
+      for (let y = 0; y < height; y++) addRow(luma, y * L.yStride, delta, y * width, width);
       frames++;
-      sqSum += sq;
-      pixels += sampled;
+      sqSum += deltaMse;
     },
-    stats: () => ({ frames, mse: pixels ? sqSum / pixels : 0, framesScaled }),
+    stats: () => ({ frames, mse: frames ? sqSum / frames : 0, framesScaled }),
   };
 }
 
@@ -234,7 +218,7 @@ export function createEmbedder(packageId: string, opts: { refreshFrames?: number
  * activity: since luma is an integer, round(y + w + d) = y + round(w + d), so the
  * rounding is done once here and each frame only adds (and clamps).
  */
-function computeDelta(s: SizeState, data: Uint8Array, stride: number): { delta: Int8Array; scaled: boolean } {
+function computeDelta(s: SizeState, data: Uint8Array, stride: number): { delta: Int8Array; mse: number; scaled: boolean } {
   const g = gainMap(s, data, stride);
   // Whole-frame budget: mean of (g P)^2 plus the rounding's 1/6 <= budget.
   let energy = 0;
@@ -247,6 +231,7 @@ function computeDelta(s: SizeState, data: Uint8Array, stride: number): { delta: 
   const rowGain = new Float64Array(cellsX);
   const gRow = new Float32Array(width);
   const half = cell / 2;
+  let sq = 0;
   for (let y = 0; y < height; y++) {
     if ((y & 3) === 0) {
       // Gain for this band of 4 rows: bilinear between cell centres (it changes slowly).
@@ -263,8 +248,12 @@ function computeDelta(s: SizeState, data: Uint8Array, stride: number): { delta: 
       }
     }
     const prow = y * width;
-    // Int8Array stores truncate toward zero; round to nearest explicitly.
-    for (let x = 0; x < width; x++) delta[prow + x] = Math.round(gRow[x]! * pattern[prow + x]! + dither[prow + x]!);
+    // Int8Array stores truncate toward zero: round to nearest by flooring a shifted positive value.
+    for (let x = 0; x < width; x++) {
+      const v = (((gRow[x]! * pattern[prow + x]! + dither[prow + x]! + 128.5) | 0) - 128);
+      delta[prow + x] = v;
+      sq += v * v;
+    }
   }
-  return { delta, scaled: scale < 1 };
+  return { delta, mse: sq / (width * height), scaled: scale < 1 };
 }
