@@ -66,12 +66,14 @@ export async function traceVideo(file: string, opts: TraceOptions = {}): Promise
   let layout: I420Layout | null = null;
   const pipeline = `filesrc location=${quoteLocation(file)} ! decodebin ! videoconvert ! video/x-raw,format=I420 ! appsink name=out sync=false max-buffers=4`;
   try {
-    for await (const rec of readRecords(pipeline, { label: `trace ${file}`, ...(startNs > 0 ? { startNs } : {}), stopNs, ...(opts.signal ? { signal: opts.signal } : {}) })) {
+    // Only a start needs a seek (some streams cannot); the end is where the timestamps pass it.
+    for await (const rec of readRecords(pipeline, { label: `trace ${file}`, ...(startNs > 0 ? { startNs } : {}), ...(opts.signal ? { signal: opts.signal } : {}) })) {
       if (rec.kind === 'caps') {
         const c = parseRawCaps(rec.caps);
         if (c) layout = i420Layout(c.width, c.height);
         continue;
       }
+      if (rec.ptsNs >= stopNs) break;
       if (!layout || rec.data.length !== layout.size) continue;
       avg.add(layout, rec.data);
     }
