@@ -1,8 +1,9 @@
 // Bundles the touchscreen UI (src/ui, Preact + TSX) into static files under dist/ui at
-// build time: index.html, app.js, app.css. Nothing is fetched at run time.
+// build time (index.html, app.js, app.css), and the offline player's script into
+// dist/player. Nothing is fetched at run time.
 // Usage: node scripts/build-ui.mjs [outDir]
 import { build } from 'esbuild';
-import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 
@@ -29,7 +30,17 @@ export async function buildUi(outDir = join(root, 'dist', 'ui')) {
   return sizes;
 }
 
+/** The offline player's script, bundled now so boxes without esbuild can still hand it out. */
+export async function buildPlayer() {
+  const { bundlePlayerScript, PREBUILT_PLAYER } = await import('../dist/player/build.js');
+  await mkdir(join(PREBUILT_PLAYER, '..'), { recursive: true });
+  const script = await bundlePlayerScript();
+  await writeFile(PREBUILT_PLAYER, script);
+  return script.length;
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const sizes = await buildUi(process.argv[2]);
   console.log(`ui: ${Object.entries(sizes).map(([f, n]) => `${f} ${(n / 1024).toFixed(1)} kB`).join(', ')}`);
+  if (!process.argv[2]) console.log(`player: player.js ${((await buildPlayer()) / 1024).toFixed(1)} kB`);
 }

@@ -21,6 +21,7 @@ import { recordRoutes } from './routes/records.js';
 import { reviewMediaRoutes } from './routes/review-media.js';
 import { uiRoutes } from './routes/ui.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { playerRoutes } from './routes/player.js';
 
 /** A route as registered, with who may call it (the role-matrix test walks this). */
 export interface RouteRule {
@@ -53,7 +54,7 @@ export async function buildApp(ctx: ApiContext, opts: { logLevel?: string } = {}
   registerValidation(app);
   registerErrorHandling(app);
   registerAuth(app, ctx);
-  for (const plugin of [sessionRoutes, accountRoutes, requestRoutes, statusRoutes, recordRoutes, reviewMediaRoutes, metricsRoutes, uiRoutes]) await app.register(plugin(ctx));
+  for (const plugin of [sessionRoutes, accountRoutes, requestRoutes, statusRoutes, recordRoutes, reviewMediaRoutes, playerRoutes, metricsRoutes, uiRoutes]) await app.register(plugin(ctx));
   await app.ready();
   return Object.assign(app, { routeRules });
 }

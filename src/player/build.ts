@@ -12,6 +12,8 @@ import { playerPage } from './page.js';
 // src/player or dist/player -> package root
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PLAYER_ENTRY = join(ROOT, 'src', 'player', 'main.ts');
+/** The script bundled at build time (`npm run build`), for boxes without the build tools. */
+export const PREBUILT_PLAYER = join(ROOT, 'dist', 'player', 'player.js');
 
 /** Browsers the bundle is written for (syntax level): current desktop Chromium, Firefox, Safari. */
 const TARGETS = ['chrome109', 'edge109', 'firefox115', 'safari16'];
@@ -24,7 +26,9 @@ export async function bundlePlayerScript(): Promise<string> {
   try {
     esbuild = await import('esbuild');
   } catch (e) {
-    throw new VeilportError('NOT_FOUND', `esbuild is not installed, so the player cannot be bundled (npm install): ${(e as Error).message}`);
+    // The appliance image has no dev tools: it ships the script bundled at build time.
+    if (existsSync(PREBUILT_PLAYER)) return readFileSync(PREBUILT_PLAYER, 'utf8');
+    throw new VeilportError('NOT_FOUND', `esbuild is not installed and ${PREBUILT_PLAYER} was not built, so the player cannot be made (npm install && npm run build): ${(e as Error).message}`);
   }
   const result = await esbuild.build({
     entryPoints: [PLAYER_ENTRY],

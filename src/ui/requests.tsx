@@ -444,6 +444,9 @@ export function RequestDetail({ id, me }: { id: string; me: Account }) {
                 <a class="button primary" href={`/api/requests/${id}/package`} download={`${id}.vpkg`} data-testid="download" onClick={() => setTimeout(reload, 1500)}>
                   {t('downloadPackage')}
                 </a>
+                <a class="button" href="/api/player" download="veilport-player.html" data-testid="download-player">
+                  {t('downloadPlayer')}
+                </a>
               </div>
               {password && (
                 <p class="password" data-testid="password">

@@ -110,6 +110,10 @@ t.test('request to destruction', async (t) => {
   t.same(verified.manifest.masking.tracksUnmasked.map((x: { id: number }) => x.id), [subject.id], 'the reviewed track is left visible');
   t.equal(verified.manifest.masking.manualRegions, 1);
   t.equal((await clerk('GET', `/api/requests/${id}`)).body.state, 'delivered');
+  const player = await clerk('GET', '/api/player');
+  t.equal(player.status, 200, 'the offline player is handed out beside the package');
+  t.match(player.headers.get('content-disposition'), /veilport-player\.html/);
+  t.match(player.body, Buffer.from(run.daemon.ctx.signer.publicKey).toString('hex'), "the player pins this appliance's key");
 
   // Two days later the package has expired: the sweep deletes it and the ledger records it.
   const onBox = join(run.daemon.ctx.workflow.exportsDir, `${id}.vpkg`);
