@@ -7,13 +7,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PACKAGES="gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
- gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
- gstreamer1.0-plugins-base-apps libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
- pkg-config gcc libc6-dev mosquitto chromium fonts-noto-cjk"
-# opencv-doc ships real footage no one on the project made (examples/data/vtest.avi, an
-# elevated pedestrian scene): the person-masking tests use it with hand-made ground truth.
-PACKAGES="$PACKAGES opencv-doc"
+# The Debian packages: scripts/debian-packages.txt, one per line with why
+# (tests/appliance/packages.test.ts checks it against the GStreamer elements the code names).
+PACKAGES=$(sed -e 's/#.*//' scripts/debian-packages.txt | tr -s ' \t\n' '   ')
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
