@@ -25,8 +25,11 @@ export function analysisKey(k: AnalysisKeyParts): string {
   return createHash('sha256').update(JSON.stringify(k)).digest('hex').slice(0, 32);
 }
 
+/** Bumped whenever what an analysis holds, or how tracks are made, changes: older ones are analysed again. */
+const VERSION = 2;
+
 export interface StoredAnalysis {
-  version: 1;
+  version: typeof VERSION;
   key: string;
   parts: AnalysisKeyParts;
   width: number;
@@ -34,6 +37,7 @@ export interface StoredAnalysis {
   scanHz: number;
   frameTimesNs: number[];
   tracks: Track[];
+  coastLimitNs: number;
   /** Thumbnail file per track id, relative to the analysis folder. */
   thumbnails: Record<string, string>;
 }
@@ -47,7 +51,18 @@ export async function saveAnalysis(dir: string, key: string, parts: AnalysisKeyP
     await writeFile(join(folder, name), thumbnailPng(th), { mode: 0o600 });
     thumbnails[String(id)] = name;
   }
-  const stored: StoredAnalysis = { version: 1, key, parts, width: a.width, height: a.height, scanHz: a.scanHz, frameTimesNs: a.frameTimesNs, tracks: a.tracks, thumbnails };
+  const stored: StoredAnalysis = {
+    version: VERSION,
+    key,
+    parts,
+    width: a.width,
+    height: a.height,
+    scanHz: a.scanHz,
+    frameTimesNs: a.frameTimesNs,
+    tracks: a.tracks,
+    coastLimitNs: a.coastLimitNs,
+    thumbnails,
+  };
   const file = join(folder, 'analysis.json');
   await writeFile(file + '.tmp', JSON.stringify(stored), { mode: 0o600 });
   await rename(file + '.tmp', file);
@@ -57,7 +72,7 @@ export async function saveAnalysis(dir: string, key: string, parts: AnalysisKeyP
 export async function loadAnalysis(dir: string, key: string): Promise<StoredAnalysis | undefined> {
   try {
     const s = JSON.parse(await readFile(join(dir, key, 'analysis.json'), 'utf8')) as StoredAnalysis;
-    return s.version === 1 && s.key === key ? s : undefined;
+    return s.version === VERSION && s.key === key ? s : undefined;
   } catch {
     return undefined;
   }

@@ -9,6 +9,8 @@ import { decodePieces, type DecodePiece } from '../media/decode.js';
 import { startEncoder } from '../media/gst-process.js';
 import { encodePipeline, type Profile } from '../media/profiles.js';
 import { analyse, type AnalysisResult } from '../masking/analyse.js';
+import { visibleIds } from '../masking/people.js';
+import { maskingReport } from '../masking/report.js';
 import { checkPlan, type MaskPlan } from '../masking/plan.js';
 import { render, fpsFraction, type RenderStats } from '../masking/render.js';
 import type { LoadedModel } from '../masking/models.js';
@@ -102,10 +104,11 @@ export async function renderFootage(f: RangeFootage, o: RenderStepOptions): Prom
 
 /** The masking summary recorded in the package manifest. */
 export function maskingSummary(analysis: AnalysisResult, plan: MaskPlan, models: LoadedModel[], targets: string[]) {
-  const hidden = new Set(plan.unmasked);
+  const hidden = visibleIds(analysis.tracks, plan.unmasked);
   return {
     targets,
     style: plan.style,
+    personMask: plan.personMask ?? 'head',
     models: models.map((m) => ({ name: m.entry.name, sha256: m.sha256, family: m.entry.family })),
     tracksMasked: analysis.tracks.filter((t) => !hidden.has(t.id)).map((t) => ({ id: t.id, target: t.target })),
     tracksUnmasked: analysis.tracks.filter((t) => hidden.has(t.id)).map((t) => ({ id: t.id, target: t.target })),
@@ -113,6 +116,7 @@ export function maskingSummary(analysis: AnalysisResult, plan: MaskPlan, models:
     privacyZones: plan.privacyZones.length,
     frames: analysis.frameTimesNs.length,
     scanHz: analysis.scanHz,
+    report: maskingReport(analysis, plan),
   };
 }
 

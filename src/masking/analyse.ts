@@ -8,16 +8,21 @@
 import type { Frame } from '../media/frame.js';
 import { VeilportError, isVeilportError } from '../util/errors.js';
 import type { Detection, Detector } from './detectors/detector.js';
-import type { Box } from './geometry.js';
+import { area, intersection, pad, type Box } from './geometry.js';
+import { describe } from './appearance.js';
+import { attachFaces, headBox } from './people.js';
 import type { MaskTarget } from './models.js';
 import { MotionDetector } from './motion.js';
 import { TileScheduler } from './scheduler.js';
-import { Tracker, type Track } from './tracker.js';
+import { Tracker, predict, rawBoxAt, type Appearance, type Track } from './tracker.js';
 import { Thumbnails, type Thumbnail } from './thumbnails.js';
 
 export interface AnalyseOptions {
   detectors: Detector[];
-  /** Mask whatever moves (persons too small for a face model). */
+  /**
+   * The safety net: mask movement that no person or vehicle track explains (a person
+   * the detector missed; also a tree in the wind, which the reviewer may dismiss).
+   */
   motion: boolean;
   /**
    * Scans per second of footage (default 6): at walking speed a person moves about a
@@ -45,6 +50,8 @@ export interface AnalysisResult {
   scanHz: number;
   scans: number;
   tilesRun: number;
+  /** How long a person track's mask holds without a detection (for the masking report). */
+  coastLimitNs: number;
 }
 
 export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions): Promise<AnalysisResult> {
@@ -52,7 +59,10 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
   // Half a millisecond of slack so 30 fps timestamps rounded to ns still land on scans.
   const scanIntervalNs = 1e9 / scanHz - 5e5;
   const fullScanNs = (opts.fullScanMs ?? 2000) * 1e6;
-  const tracker = new Tracker();
+  // Persons first: their tracks tell the face and plate detectors where to look, and
+  // what the motion safety net need not cover.
+  const detectors = [...opts.detectors].sort((a, b) => rank(a) - rank(b));
+  const tracker = new Tracker({ highScore: confidentScores(detectors) });
   const thumbs = new Thumbnails();
   const frameTimesNs: number[] = [];
   let motion: MotionDetector | undefined;
@@ -68,7 +78,7 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
       width = frame.layout.width;
       height = frame.layout.height;
       motion = new MotionDetector(width, height);
-      tileSets = opts.detectors.map((det) => new TileScheduler(det, width, height, fullScanNs));
+      tileSets = detectors.map((det) => new TileScheduler(det, width, height, fullScanNs));
     }
     frameTimesNs.push(frame.tNs);
     if (frame.index === 0 || frame.tNs - lastScanTime >= scanIntervalNs) {
@@ -77,17 +87,23 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
       scans++;
       try {
         const moving = motion!.update(frame);
-        if (opts.motion) {
-          track(tracker, 'person', frame.tNs, moving, () => true, () => frame.tNs - scanGapNs, frame, thumbs);
-        }
+        const look = (b: Box) => describe(frame, b);
         for (const scheduler of tileSets) {
           const det = scheduler.det;
           if ((scans - 1) % det.scanEvery !== 0) continue;
-          const plan = scheduler.plan(frame.tNs, scanGapNs, tracker.all(), moving);
+          const hints = [...moving, ...lookHere(det, tracker.all(), frame.tNs)];
+          const plan = scheduler.plan(frame.tNs, scanGapNs, tracker.all(), hints);
           const found = await det.detect(frame, plan.run);
           tilesRun += plan.run.length;
           scheduler.commit(plan);
-          track(tracker, det.target, frame.tNs, found, plan.scanned, plan.lastScanNs, frame, thumbs);
+          for (const target of det.emits ?? [det.target]) {
+            const mine = found.filter((d) => d.target === target);
+            track(tracker, target, frame.tNs, mine, plan.scanned, plan.lastScanNs, frame, thumbs, REIDENTIFIED.has(target) ? look : undefined);
+          }
+        }
+        if (opts.motion) {
+          const explained = tracker.all().filter((t) => t.active && EXPLAINS_MOTION.has(t.target)).map((t) => pad(predict(t, frame.tNs), 0.15, 2));
+          track(tracker, 'motion', frame.tNs, motion!.unexplained(explained), () => true, () => frame.tNs - scanGapNs, frame, thumbs);
         }
       } catch (e) {
         if (isVeilportError(e)) throw e;
@@ -98,7 +114,67 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
   }
   if (!tileSets) throw new VeilportError('ANALYSIS_FAILED', 'the footage produced no frames');
   const endNs = frameTimesNs[frameTimesNs.length - 1]!;
-  return { width, height, frameTimesNs, tracks: tracker.finish(endNs), thumbnails: thumbs.all(), scanHz, scans, tilesRun };
+  const tracks = dropExplainedMotion(tracker.finish(endNs));
+  attachFaces(tracks);
+  const personEvery = detectors.find((d) => (d.emits ?? [d.target]).includes('person'))?.scanEvery ?? 1;
+  const coastLimitNs = (TRACKER_MAX_MISSES * personEvery * 1e9) / scanHz;
+  const thumbnails = thumbs.all();
+  for (const id of thumbnails.keys()) if (!tracks.some((t) => t.id === id)) thumbnails.delete(id);
+  return { width, height, frameTimesNs, tracks, thumbnails, scanHz, scans, tilesRun, coastLimitNs };
+}
+
+/** Targets whose tracks explain movement, so the motion safety net leaves it to them. */
+const EXPLAINS_MOTION = new Set<MaskTarget>(['person', 'vehicle']);
+/** Targets re-identified by appearance when a track is lost and found again. */
+const REIDENTIFIED = new Set<MaskTarget>(['person', 'vehicle']);
+const TRACKER_MAX_MISSES = 3;
+
+const rank = (d: Detector) => ((d.emits ?? [d.target]).includes('person') ? 0 : 1);
+
+/** Per target, the score from which a model's detections are confident (two-stage models only). */
+function confidentScores(detectors: Detector[]): Partial<Record<MaskTarget, number>> {
+  const out: Partial<Record<MaskTarget, number>> = {};
+  for (const d of detectors) {
+    if (d.model.entry.lowScoreThreshold === undefined) continue;
+    for (const target of d.emits ?? [d.target]) out[target] = d.model.entry.scoreThreshold;
+  }
+  return out;
+}
+
+/**
+ * Where other tracks say this detector should look: faces in the heads of persons big
+ * enough to show one (the crop is upscaled to the model), plates on vehicles.
+ */
+function lookHere(det: Detector, tracks: readonly Track[], tNs: number): Box[] {
+  const out: Box[] = [];
+  for (const t of tracks) {
+    if (!t.active) continue;
+    if (det.target === 'face' && t.target === 'person') {
+      const head = headBox(predict(t, tNs));
+      if (head.w >= 12) out.push(head);
+    } else if (det.target === 'plate' && t.target === 'vehicle') {
+      out.push(predict(t, tNs));
+    }
+  }
+  return out;
+}
+
+/**
+ * A motion track seen only where person or vehicle tracks were (a person moving before
+ * the detector confirmed them: the person track's mask reaches back to the previous scan
+ * of that area anyway) adds nothing but a card to review; the rest is kept, masked.
+ */
+function dropExplainedMotion(tracks: Track[]): Track[] {
+  const movers = tracks.filter((t) => EXPLAINS_MOTION.has(t.target));
+  return tracks.filter((m) => {
+    if (m.target !== 'motion') return true;
+    return !m.points.every((p) =>
+      movers.some((t) => {
+        const b = rawBoxAt(t, p.tNs);
+        return b !== undefined && intersection(pad(b, 0.15, 2), p) >= 0.7 * area(p);
+      }),
+    );
+  });
 }
 
 function track(
@@ -110,8 +186,9 @@ function track(
   lastScan: (b: Box) => number,
   frame: Frame,
   thumbs: Thumbnails,
+  look?: (b: Box) => Appearance,
 ): void {
-  tracker.update(target, tNs, found, scanned, lastScan);
+  tracker.update(target, tNs, found, scanned, lastScan, look);
   // Offer each detection's crop as its track's thumbnail; the best score wins.
   for (const t of tracker.all()) {
     const p = t.points[t.points.length - 1]!;

@@ -11,8 +11,12 @@ import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { VeilportError } from '../util/errors.js';
 
-/** What a model masks; several models may serve one target. */
-export type MaskTarget = 'face' | 'plate' | 'person';
+/**
+ * What a track is of. Models serve face, plate, person and vehicle (vehicles are not
+ * masked themselves: they explain motion and carry plates); motion is foreground that
+ * no person or vehicle track explains.
+ */
+export type MaskTarget = 'face' | 'plate' | 'person' | 'vehicle' | 'motion';
 export const MODEL_FAMILIES = ['blazeface', 'db-text', 'yolox'] as const;
 export type ModelFamily = (typeof MODEL_FAMILIES)[number];
 
@@ -39,7 +43,13 @@ export interface ModelEntry {
   /** Object sizes (px at model input) the model finds reliably; drives tiling. */
   minObjectPx: number;
   maxObjectPx?: number;
+  /** Detections at or above this are confident: they start tracks. */
   scoreThreshold: number;
+  /**
+   * Where set, detections from here up to scoreThreshold are emitted too, as weak ones
+   * that only continue tracks (two-stage association, see masking/tracker.ts).
+   */
+  lowScoreThreshold?: number;
   source?: { npm?: string; url?: string; path?: string };
   license?: string;
 }
@@ -80,6 +90,11 @@ function parseEntry(i: number, o: unknown): ModelEntry {
     scoreThreshold: num('scoreThreshold'),
   };
   if (typeof e['maxObjectPx'] === 'number') entry.maxObjectPx = e['maxObjectPx'];
+  if (e['lowScoreThreshold'] !== undefined) {
+    const low = num('lowScoreThreshold');
+    if (!(low > 0 && low <= entry.scoreThreshold)) fail(`models[${i}].lowScoreThreshold`, 'must be above 0 and at most scoreThreshold');
+    entry.lowScoreThreshold = low;
+  }
   if (typeof e['source'] === 'object' && e['source'] !== null) entry.source = e['source'] as ModelEntry['source'] & object;
   if (typeof e['license'] === 'string') entry.license = e['license'];
   return entry;

@@ -8,6 +8,7 @@
 import type { Frame } from '../media/frame.js';
 import type { Detection } from './detectors/detector.js';
 import { components } from './components.js';
+import type { Box } from './geometry.js';
 
 export interface MotionOptions {
   /** Background learning rate per analysed frame (0..1). */
@@ -42,7 +43,7 @@ export class MotionDetector {
     this.minCells = Math.max(2, Math.round((opts.minAreaFraction ?? 0.0002) * this.gw * this.gh));
   }
 
-  /** Learns from this frame and returns the moving blobs (target "person"). */
+  /** Learns from this frame and returns the moving blobs (target "motion"). */
   update(frame: Frame): Detection[] {
     const { data, layout } = frame;
     const c = this.cell;
@@ -69,13 +70,34 @@ export class MotionDetector {
       bg[i] = bg[i]! + (this.current[i]! - bg[i]!) * (this.fg[i] ? this.rate * 0.1 : this.rate);
     }
     dilate(this.fg, this.gw, this.gh);
-    return components(this.fg, this.gw, this.gh, 1).filter((b) => b.n >= this.minCells).map((b) => ({
+    return this.blobs(this.fg, this.minCells);
+  }
+
+  /**
+   * The moving parts of the last frame that the given boxes (persons, vehicles being
+   * tracked) do not cover: the safety net's share. Leftovers smaller than half a
+   * 24 px-tall person (an arm, a shadow's edge) are not a person the detector missed.
+   */
+  unexplained(explained: Box[]): Detection[] {
+    const m = Uint8Array.from(this.fg);
+    const c = this.cell;
+    for (const b of explained) {
+      const x0 = Math.max(0, Math.floor(b.x / c));
+      const x1 = Math.min(this.gw, Math.ceil((b.x + b.w) / c));
+      for (let gy = Math.max(0, Math.floor(b.y / c)); gy < Math.min(this.gh, Math.ceil((b.y + b.h) / c)); gy++) m.fill(0, gy * this.gw + x0, gy * this.gw + Math.max(x0, x1));
+    }
+    return this.blobs(m, Math.max(this.minCells, Math.ceil(120 / (c * c))));
+  }
+
+  private blobs(m: Uint8Array, minCells: number): Detection[] {
+    const c = this.cell;
+    return components(m, this.gw, this.gh, 1).filter((b) => b.n >= minCells).map((b) => ({
       x: b.x * c,
       y: b.y * c,
       w: b.w * c,
       h: b.h * c,
       score: 1,
-      target: 'person' as const,
+      target: 'motion' as const,
     }));
   }
 }

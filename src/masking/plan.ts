@@ -4,9 +4,10 @@
  * camera's fixed privacy zones always apply.
  */
 import { VeilportError } from '../util/errors.js';
-import { clip, type Box } from './geometry.js';
+import { clip, pad, type Box } from './geometry.js';
 import type { MaskStyle } from './styles.js';
-import { boxAt, type Track } from './tracker.js';
+import { headBox, visibleIds, type PersonMask } from './people.js';
+import { PADDING, boxAt, rawBoxAt, type Track } from './tracker.js';
 
 export interface ManualRegion extends Box {
   /** Span in ns from the start of the export; the region applies within [fromNs, toNs]. */
@@ -16,6 +17,8 @@ export interface ManualRegion extends Box {
 
 export interface MaskPlan {
   style: MaskStyle;
+  /** What of each person track is masked (default head). */
+  personMask?: PersonMask;
   /** Track ids left visible. */
   unmasked: number[];
   manualRegions: ManualRegion[];
@@ -36,10 +39,10 @@ export function checkPlan(plan: MaskPlan, tracks: Track[]): void {
 /** The boxes to mask in the frame at tNs, clipped to the frame. */
 export function masksAt(plan: MaskPlan, tracks: Track[], tNs: number, width: number, height: number): Box[] {
   const out: Box[] = [];
-  const hidden = new Set(plan.unmasked);
+  const visible = visibleIds(tracks, plan.unmasked);
   for (const t of tracks) {
-    if (hidden.has(t.id)) continue;
-    const b = boxAt(t, tNs);
+    if (visible.has(t.id)) continue;
+    const b = trackMask(t, tNs, plan.personMask ?? 'head');
     const c = b && clip(b, width, height);
     if (c) out.push(c);
   }
@@ -53,4 +56,15 @@ export function masksAt(plan: MaskPlan, tracks: Track[], tNs: number, width: num
     if (c) out.push(c);
   }
   return out;
+}
+
+/**
+ * The mask of one track at tNs: persons by their head (or body), vehicles not at all
+ * (their plates and drivers' faces are tracks of their own), everything else whole.
+ */
+export function trackMask(t: Track, tNs: number, personMask: PersonMask): Box | undefined {
+  if (t.target === 'vehicle') return undefined;
+  if (t.target !== 'person' || personMask === 'body') return boxAt(t, tNs);
+  const head = rawBoxAt(t, tNs, headBox);
+  return head && pad(head, PADDING.person, 2);
 }

@@ -9,9 +9,16 @@ import type { Box } from './geometry.js';
 export type MaskStyle = 'mosaic' | 'blur' | 'solid';
 export const MASK_STYLES: readonly MaskStyle[] = ['mosaic', 'blur', 'solid'];
 
-/** Block edge for a mosaic over a box: at most ~6 blocks across, never under 8 px. */
+/**
+ * Block edge for a mosaic over a box. At most about six blocks across the box: a face
+ * six blocks wide has no eyes, nose or mouth left to read or to match, and no
+ * enhancement brings back detail averaged away. At least 8 px, so small faces lose
+ * everything too, but never more than half the box: a 10 px head stays a patch of
+ * a few blocks in its place, not a square bigger than the person.
+ */
 export function mosaicBlock(b: Box): number {
-  return Math.max(8, Math.ceil(Math.max(b.w, b.h) / 6));
+  const side = Math.max(b.w, b.h);
+  return Math.max(2, Math.min(Math.max(8, Math.ceil(side / 6)), Math.ceil(side / 2)));
 }
 
 /** Fills each block of one plane with its mean. */

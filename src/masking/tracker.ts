@@ -5,14 +5,24 @@
  * seen (it may have been there, unseen) to the last scan that missed it after it was
  * last seen. Between those, boxes are interpolated, so a frame between detections never
  * has less masking than its neighbours.
+ *
+ * One track per object, as ByteTrack does it: confident detections are matched first,
+ * then the weak ones continue tracks that the confident ones left (a person half behind
+ * a lamp post scores low but is the same person); a weak detection alone starts a track
+ * only when the next scan confirms it. A track that was lost (missed `maxMisses` scans
+ * in a row) is re-activated within `reactivateNs` by position, size and appearance
+ * instead of starting a new one, so a person passing behind something stays one card
+ * in the review.
  */
-import { type Box, iou, lerpBox, hull, pad } from './geometry.js';
+import { type Box, area, iou, lerpBox, hull, pad } from './geometry.js';
 import type { Detection } from './detectors/detector.js';
 import type { MaskTarget } from './models.js';
 
 export interface TrackPoint extends Box {
   tNs: number;
   score: number;
+  /** First detection after the track was lost: the frames before it were not followed. */
+  reacquired?: true;
 }
 
 export interface Track {
@@ -26,13 +36,35 @@ export interface Track {
   /** Still being followed (analysis in progress). */
   active: boolean;
   misses: number;
+  /** A face track that belongs to this person track: one decision for both. */
+  ownerId?: number;
+  /** Model class of the detections (car, bus, person...), when the model has several. */
+  label?: string;
 }
 
+/** Colour signature of an object, for re-identification after it was lost. */
+export type Appearance = Float32Array;
+
 export interface TrackerOptions {
-  /** Minimum IoU between a prediction and a detection to continue a track. */
+  /** Minimum affinity (IoU or centre distance) between a prediction and a detection. */
   matchIou?: number;
-  /** Scans in a row that must miss a track before it ends. */
+  /** Scans in a row that must miss a track before it is lost (the coast limit). */
   maxMisses?: number;
+  /** A lost track may be re-activated this long after it was lost (ns). */
+  reactivateNs?: number;
+  /**
+   * Per target, the score from which a detection is confident: confident ones are
+   * matched first and start tracks; weaker ones only continue tracks (or start one when
+   * the next scan confirms them). Targets without an entry treat every detection as
+   * confident.
+   */
+  highScore?: Partial<Record<MaskTarget, number>>;
+}
+
+interface Candidate {
+  det: Detection;
+  tNs: number;
+  holdFromNs: number;
 }
 
 export class Tracker {
@@ -40,16 +72,24 @@ export class Tracker {
   private nextId = 1;
   private readonly matchIou: number;
   private readonly maxMisses: number;
+  private readonly reactivateNs: number;
+  private readonly highScore: Partial<Record<MaskTarget, number>>;
+  private readonly lostAt = new Map<Track, number>();
+  private readonly looks = new Map<Track, Appearance>();
+  private candidates: Candidate[] = [];
 
   constructor(opts: TrackerOptions = {}) {
     this.matchIou = opts.matchIou ?? 0.1;
     this.maxMisses = opts.maxMisses ?? 3;
+    this.reactivateNs = opts.reactivateNs ?? 3e9;
+    this.highScore = opts.highScore ?? {};
   }
 
   /**
    * Takes the detections of one target from one scan at time `tNs`. `scanned(box)`
    * says whether the area of a box was looked at in this scan; `lastScanNs(box)` gives
-   * the time of the previous scan of that area (where a new track's mask starts).
+   * the time of the previous scan of that area (where a new track's mask starts);
+   * `describe(box)`, where given, the appearance of a box in this frame.
    */
   update(
     target: MaskTarget,
@@ -57,48 +97,64 @@ export class Tracker {
     detections: Detection[],
     scanned: (b: Box) => boolean,
     lastScanNs: (b: Box) => number,
+    describe?: (b: Box) => Appearance,
   ): void {
+    const high = this.highScore[target] ?? -Infinity;
+    const strong = detections.filter((d) => d.score >= high);
+    const weak = detections.filter((d) => d.score < high);
     const live = this.tracks.filter((t) => t.active && t.target === target);
-    const predictions = live.map((t) => predict(t, tNs));
-    const pairs: { t: number; d: number; score: number }[] = [];
-    detections.forEach((d, di) => {
-      predictions.forEach((p, ti) => {
-        const s = Math.max(iou(p, d), centreAffinity(p, d));
-        if (s >= this.matchIou) pairs.push({ t: ti, d: di, score: s });
-      });
-    });
-    pairs.sort((a, b) => b.score - a.score);
-    const usedT = new Set<number>();
-    const usedD = new Set<number>();
-    for (const p of pairs) {
-      if (usedT.has(p.t) || usedD.has(p.d)) continue;
-      usedT.add(p.t);
-      usedD.add(p.d);
-      const t = live[p.t]!;
-      const d = detections[p.d]!;
-      t.points.push({ x: d.x, y: d.y, w: d.w, h: d.h, tNs, score: d.score });
+    const predictions = new Map(live.map((t) => [t, predict(t, tNs)]));
+
+    const continueTrack = (t: Track, d: Detection) => {
+      t.points.push(point(d, tNs));
       t.holdToNs = tNs;
       t.misses = 0;
-    }
-    live.forEach((t, i) => {
-      if (usedT.has(i) || !scanned(predictions[i]!)) return;
+      if (describe && d.score >= high) this.looks.set(t, blend(this.looks.get(t), describe(d)));
+    };
+    // Stage 1: confident detections against every live track.
+    const left = this.match(live, strong, predictions, continueTrack);
+    // Stage 2: weak detections continue what stage 1 left.
+    const leftWeak = this.match(left.tracks, weak, predictions, continueTrack);
+
+    for (const t of leftWeak.tracks) {
+      if (!scanned(predictions.get(t)!)) continue;
       // Looked and not found: the mask holds through this scan (it may be a miss).
       t.misses++;
       t.holdToNs = tNs;
-      if (t.misses >= this.maxMisses) t.active = false;
-    });
-    detections.forEach((d, i) => {
-      if (usedD.has(i)) return;
-      this.tracks.push({
-        id: this.nextId++,
-        target,
-        points: [{ x: d.x, y: d.y, w: d.w, h: d.h, tNs, score: d.score }],
-        holdFromNs: Math.min(tNs, lastScanNs(d)),
-        holdToNs: tNs,
-        active: true,
-        misses: 0,
-      });
-    });
+      if (t.misses >= this.maxMisses) {
+        t.active = false;
+        this.lostAt.set(t, tNs);
+      }
+    }
+    for (const d of left.detections) {
+      const look = describe?.(d);
+      const lost = this.reactivation(target, d, tNs, look);
+      if (lost) {
+        lost.points.push({ ...point(d, tNs), reacquired: true });
+        lost.holdToNs = tNs;
+        lost.active = true;
+        lost.misses = 0;
+        this.lostAt.delete(lost);
+        if (look) this.looks.set(lost, blend(this.looks.get(lost), look));
+        continue;
+      }
+      const t = this.start(target, d, tNs, Math.min(tNs, lastScanNs(d)));
+      if (look) this.looks.set(t, look);
+    }
+    // A weak detection where a weak one was in the previous scan is an object, not noise.
+    const confirmed = new Set<Candidate>();
+    const fresh: Candidate[] = [];
+    for (const d of leftWeak.detections) {
+      const prior = this.candidates.find((c) => c.det.target === target && !confirmed.has(c) && affinity(c.det, d) >= this.matchIou);
+      if (prior) {
+        confirmed.add(prior);
+        const t = this.start(target, prior.det, prior.tNs, prior.holdFromNs);
+        continueTrack(t, d);
+      } else {
+        fresh.push({ det: d, tNs, holdFromNs: Math.min(tNs, lastScanNs(d)) });
+      }
+    }
+    this.candidates = [...this.candidates.filter((c) => c.det.target !== target), ...fresh];
   }
 
   /** Ends every track at the end of the footage. */
@@ -113,16 +169,104 @@ export class Tracker {
   all(): readonly Track[] {
     return this.tracks;
   }
+
+  private start(target: MaskTarget, d: Detection, tNs: number, holdFromNs: number): Track {
+    const t: Track = { id: this.nextId++, target, points: [point(d, tNs)], holdFromNs, holdToNs: tNs, active: true, misses: 0 };
+    if (d.label) t.label = d.label;
+    this.tracks.push(t);
+    return t;
+  }
+
+  /** Greedy best-affinity matching; returns what stayed unmatched on both sides. */
+  private match(
+    tracks: Track[],
+    detections: Detection[],
+    predictions: Map<Track, Box>,
+    onMatch: (t: Track, d: Detection) => void,
+  ): { tracks: Track[]; detections: Detection[] } {
+    const pairs: { t: number; d: number; score: number }[] = [];
+    detections.forEach((d, di) => {
+      tracks.forEach((t, ti) => {
+        const s = affinity(predictions.get(t)!, d);
+        if (s >= this.matchIou) pairs.push({ t: ti, d: di, score: s });
+      });
+    });
+    pairs.sort((a, b) => b.score - a.score);
+    const usedT = new Set<number>();
+    const usedD = new Set<number>();
+    for (const p of pairs) {
+      if (usedT.has(p.t) || usedD.has(p.d)) continue;
+      usedT.add(p.t);
+      usedD.add(p.d);
+      onMatch(tracks[p.t]!, detections[p.d]!);
+    }
+    return { tracks: tracks.filter((_, i) => !usedT.has(i)), detections: detections.filter((_, i) => !usedD.has(i)) };
+  }
+
+  /**
+   * The lost track this detection most plausibly continues: same target, lost less
+   * than `reactivateNs` ago, about the same size, within the distance it could have
+   * walked, and (where appearances are known) looking alike.
+   */
+  private reactivation(target: MaskTarget, d: Detection, tNs: number, look: Appearance | undefined): Track | undefined {
+    let best: Track | undefined;
+    let bestScore = 0;
+    for (const [t, lostNs] of this.lostAt) {
+      if (t.target !== target) continue;
+      if (tNs - lostNs > this.reactivateNs) {
+        this.lostAt.delete(t);
+        continue;
+      }
+      const last = t.points[t.points.length - 1]!;
+      const size = Math.max(last.w, last.h, d.w, d.h);
+      const ratio = Math.min(area(last), area(d)) / Math.max(area(last), area(d));
+      if (ratio < 0.4) continue;
+      // Walking pace is about one body height a second; allow two, and one more.
+      const reach = size * (1 + (2 * (tNs - last.tNs)) / 1e9);
+      const dist = Math.hypot(last.x + last.w / 2 - (d.x + d.w / 2), last.y + last.h / 2 - (d.y + d.h / 2));
+      if (dist > reach) continue;
+      const known = this.looks.get(t);
+      const alike = known && look ? similarity(known, look) : 0.5;
+      if (alike < 0.6 && known && look) continue;
+      const score = alike * (1 - dist / reach) * ratio;
+      if (score > bestScore) {
+        bestScore = score;
+        best = t;
+      }
+    }
+    return best;
+  }
+}
+
+const point = (d: Detection, tNs: number): TrackPoint => ({ x: d.x, y: d.y, w: d.w, h: d.h, tNs, score: d.score });
+
+/** Running appearance: recent looks count more (light and pose change along a walk). */
+function blend(old: Appearance | undefined, look: Appearance): Appearance {
+  if (!old) return look;
+  const out = new Float32Array(old.length);
+  for (let i = 0; i < old.length; i++) out[i] = 0.7 * old[i]! + 0.3 * look[i]!;
+  return out;
+}
+
+/** Bhattacharyya coefficient of two normalised histograms (1: identical). */
+export function similarity(a: Appearance, b: Appearance): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.sqrt(a[i]! * b[i]!);
+  return s;
 }
 
 /** Constant-velocity prediction from the last two detections. */
 export function predict(t: Track, tNs: number): Box {
   const last = t.points[t.points.length - 1]!;
   const prev = t.points[t.points.length - 2];
-  if (!prev || last.tNs === prev.tNs) return last;
+  if (!prev || last.tNs === prev.tNs || last.reacquired) return last;
   const k = (tNs - last.tNs) / (last.tNs - prev.tNs);
   // Predictions far ahead are guesses: cap the extrapolation at two intervals.
   return lerpBox(last, { x: 2 * last.x - prev.x, y: 2 * last.y - prev.y, w: last.w, h: last.h }, Math.min(k, 2));
+}
+
+function affinity(a: Box, b: Box): number {
+  return Math.max(iou(a, b), centreAffinity(a, b));
 }
 
 /** Match score for small fast objects whose boxes no longer overlap between scans. */
@@ -136,25 +280,27 @@ function centreAffinity(a: Box, b: Box): number {
   return dist < 2.5 && ratio > 0.25 ? 0.4 * (1 - dist / 2.5) : 0;
 }
 
-/** Padding around each kind of object: faces get hair and ears, plates their frame. */
-export const PADDING: Record<MaskTarget, number> = { face: 0.3, plate: 0.15, person: 0.1 };
+/**
+ * Padding around each kind of object, a fraction of its size on every side: faces get
+ * hair and ears, plates their frame; person and head boxes from the detector are already
+ * whole, so they stay within about 25 % of the object.
+ */
+export const PADDING: Record<MaskTarget, number> = { face: 0.2, plate: 0.15, person: 0.1, vehicle: 0.05, motion: 0.05 };
 
 /**
- * The mask box of a track at time tNs, or undefined when the track does not cover it.
- * Between two detections the box is interpolated and widened by the hull of both, so
- * an object that moved between scans stays covered along its path.
+ * The box of a track at time tNs (unpadded), or undefined when the track does not
+ * cover it. Between two detections the box is interpolated and widened by the hull of
+ * both, so an object that moved between scans stays covered along its path; across a
+ * gap where the track was lost (not followed), the interpolated box alone. `part`
+ * picks the part of the object that is wanted (a person's head) from each box.
  */
-export function boxAt(t: Track, tNs: number): Box | undefined {
+export function rawBoxAt(t: Track, tNs: number, part: (b: Box) => Box = (b) => b): Box | undefined {
   if (tNs < t.holdFromNs || tNs > t.holdToNs) return undefined;
   const pts = t.points;
-  const p = PADDING[t.target];
   const first = pts[0]!;
   const last = pts[pts.length - 1]!;
-  if (tNs <= first.tNs) return pad(first, p, 2);
-  if (tNs >= last.tNs) {
-    const ahead = predict(t, tNs);
-    return pad(hull(last, ahead), p, 2);
-  }
+  if (tNs <= first.tNs) return part(first);
+  if (tNs >= last.tNs) return hull(part(last), part(predict(t, tNs)));
   let lo = 0;
   let hi = pts.length - 1;
   while (hi - lo > 1) {
@@ -162,12 +308,18 @@ export function boxAt(t: Track, tNs: number): Box | undefined {
     if (pts[mid]!.tNs <= tNs) lo = mid;
     else hi = mid;
   }
-  const a = pts[lo]!;
-  const b = pts[hi]!;
-  const k = (tNs - a.tNs) / (b.tNs - a.tNs);
+  const a = part(pts[lo]!);
+  const b = part(pts[hi]!);
+  const k = (tNs - pts[lo]!.tNs) / (pts[hi]!.tNs - pts[lo]!.tNs);
   const mid = lerpBox(a, b, k);
+  if (pts[hi]!.reacquired) return mid;
   // Within 30 % of a detection the interpolated box is trusted; further away the path
   // between the two detections is covered whole.
-  const box = k < 0.3 || k > 0.7 ? hull(mid, k < 0.5 ? a : b) : hull(a, b);
-  return pad(box, p, 2);
+  return k < 0.3 || k > 0.7 ? hull(mid, k < 0.5 ? a : b) : hull(a, b);
+}
+
+/** The padded mask box of a track at tNs (see rawBoxAt). */
+export function boxAt(t: Track, tNs: number): Box | undefined {
+  const b = rawBoxAt(t, tNs);
+  return b && pad(b, PADDING[t.target], 2);
 }

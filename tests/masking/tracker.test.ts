@@ -43,9 +43,62 @@ t.test('a track not looked at in a scan is not counted as missed', async (t) => 
   t.notOk(tr.all()[0]!.active, 'ended after a real miss');
 });
 
-t.test('mosaic blocks leave at most about six blocks across and never under 8 px', async (t) => {
+const person = (x: number, y: number, score = 0.8) => ({ x, y, w: 20, h: 50, score, target: 'person' as const });
+const look = (v: number) => () => Float32Array.from({ length: 4 }, (_, i) => (i === v ? 1 : 0));
+
+t.test('a weak detection continues a track but does not start one alone', async (t) => {
+  const tr = new Tracker({ highScore: { person: 0.4 } });
+  tr.update('person', 0, [person(0, 0)], always, () => 0);
+  tr.update('person', 100, [person(4, 0, 0.2)], always, () => 0);
+  t.equal(tr.all().length, 1, 'the weak detection continued the track');
+  t.equal(tr.all()[0]!.points.length, 2);
+  tr.update('person', 200, [person(4, 0, 0.5), person(300, 0, 0.2)], always, () => 0);
+  t.equal(tr.all().length, 1, 'a lone weak detection far away starts nothing yet');
+  tr.update('person', 300, [person(8, 0, 0.5), person(302, 0, 0.2)], always, () => 150);
+  t.equal(tr.all().length, 2, 'confirmed by the next scan, it becomes a track');
+  const confirmed = tr.all()[1]!;
+  t.equal(confirmed.points.length, 2, 'with both detections');
+  t.equal(confirmed.holdFromNs, 0, 'masked from before the first weak sighting');
+});
+
+t.test('a person lost behind something is re-activated, not a new track', async (t) => {
+  const tr = new Tracker({ maxMisses: 2, reactivateNs: 3e9 });
+  tr.update('person', 0, [person(0, 0)], always, () => 0, look(0));
+  tr.update('person', 2e8, [person(5, 0)], always, () => 0, look(0));
+  tr.update('person', 4e8, [], always, () => 0);
+  tr.update('person', 6e8, [], always, () => 0);
+  t.notOk(tr.all()[0]!.active, 'lost after two misses');
+  tr.update('person', 1.4e9, [person(40, 0)], always, () => 0, look(0));
+  t.equal(tr.all().length, 1, 'found again as the same track');
+  const only = tr.all()[0]!;
+  t.ok(only.active);
+  t.ok(only.points[2]!.reacquired, 'the first point after the gap says so');
+  t.ok(boxAt(only, 1e9), 'the path through the gap is masked');
+});
+
+t.test('someone else in the same place is a new track (appearance differs)', async (t) => {
+  const tr = new Tracker({ maxMisses: 1 });
+  tr.update('person', 0, [person(0, 0)], always, () => 0, look(0));
+  tr.update('person', 2e8, [], always, () => 0);
+  tr.update('person', 8e8, [person(10, 0)], always, () => 0, look(3));
+  t.equal(tr.all().length, 2, 'two people, two tracks');
+});
+
+t.test('a lost track is not re-activated after the window or far away', async (t) => {
+  const tr = new Tracker({ maxMisses: 1, reactivateNs: 1e9 });
+  tr.update('person', 0, [person(0, 0)], always, () => 0, look(0));
+  tr.update('person', 1e8, [], always, () => 0);
+  tr.update('person', 3e9, [person(2, 0)], always, () => 0, look(0));
+  t.equal(tr.all().length, 2, 'too late: a new track');
+  tr.update('person', 3.1e9, [], always, () => 0);
+  tr.update('person', 3.2e9, [person(600, 0)], always, () => 0, look(0));
+  t.equal(tr.all().length, 3, 'too far to have walked there: a new track');
+});
+
+t.test('mosaic blocks leave at most about six blocks across, 8 px or more, never over half the box', async (t) => {
   t.equal(mosaicBlock({ x: 0, y: 0, w: 24, h: 24 }), 8);
   t.equal(mosaicBlock({ x: 0, y: 0, w: 300, h: 200 }), 50);
+  t.equal(mosaicBlock({ x: 0, y: 0, w: 10, h: 12 }), 6, 'a 12 px head: two blocks, not one bigger than the head');
 });
 
 t.test('each style changes only the box, on every plane', async (t) => {

@@ -4,13 +4,15 @@ import { randomUUID } from 'node:crypto';
 import { VeilportError } from '../../util/errors.js';
 import { MASK_STYLES, type MaskStyle } from '../../masking/styles.js';
 import type { MaskPlan } from '../../masking/plan.js';
+import { PERSON_MASKS, type PersonMask } from '../../masking/people.js';
 import { renderAndSeal } from '../../export/job.js';
 import { loadOrCreateSigningKey } from '../../seal/index.js';
 import { parseDuration, parseIds, parseRegion, readPasswordFile, readPrivacyZones, requireOpt } from '../args.js';
 import { dataDir, footageAndAnalysis, FOOTAGE_OPTIONS, parseArgs } from './footage.js';
 
 const HELP = `usage: veilport export --recordings DIR --camera NAME --from ISO --to ISO --out FILE
-       --password-file F [--mask face,plate,motion] [--style mosaic|blur|solid]
+       --password-file F [--mask person,face,plate,motion] [--style mosaic|blur|solid]
+       [--person-mask head|body]
        [--unmask ID...] [--region X,Y,W,H[@FROM-TO]...] [--privacy-zones FILE]
        [--expires 14d | --no-expiry] [--allow-extract] [--profile NAME]
        [--case ID] [--purpose TEXT] [--legal-basis TEXT] [--requester-org TEXT]
@@ -21,6 +23,7 @@ const OPTIONS = {
   out: { type: 'string' },
   'password-file': { type: 'string' },
   style: { type: 'string' },
+  'person-mask': { type: 'string' },
   unmask: { type: 'string', multiple: true },
   region: { type: 'string', multiple: true },
   'privacy-zones': { type: 'string' },
@@ -44,6 +47,8 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const password = readPasswordFile(requireOpt(values, 'password-file'));
   const style = (values.style ?? 'mosaic') as MaskStyle;
   if (!MASK_STYLES.includes(style)) throw new VeilportError('BAD_INPUT', `--style "${values.style}": choose mosaic, blur or solid`);
+  const personMask = (values['person-mask'] ?? 'head') as PersonMask;
+  if (!PERSON_MASKS.includes(personMask)) throw new VeilportError('BAD_INPUT', `--person-mask "${values['person-mask']}": choose head or body`);
   if (values['no-expiry'] && values.expires) throw new VeilportError('BAD_INPUT', '--expires and --no-expiry exclude each other');
   const requesterType = values['requester-type'] ?? 'other';
   if (!['subject', 'police', 'court', 'other'].includes(requesterType)) {
@@ -55,7 +60,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const privacyZones = values['privacy-zones'] ? readPrivacyZones(values['privacy-zones'], requireOpt(values, 'camera')) : [];
 
   const { r, analysis } = await footageAndAnalysis(values);
-  const plan: MaskPlan = { style, unmasked, manualRegions, privacyZones };
+  const plan: MaskPlan = { style, personMask, unmasked, manualRegions, privacyZones };
   const result = await renderAndSeal(
     r,
     analysis,

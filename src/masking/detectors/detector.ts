@@ -6,6 +6,8 @@ import type { LoadedModel, MaskTarget } from '../models.js';
 export interface Detection extends Box {
   score: number;
   target: MaskTarget;
+  /** The model's class name, where it has several (car, bus, person...). */
+  label?: string;
 }
 
 /** A region of the frame fed to the model at one scale. */
@@ -16,6 +18,8 @@ export interface Tile extends Box {
 
 export interface Detector {
   readonly target: MaskTarget;
+  /** Targets of the detections it returns, where it finds more than one (persons and vehicles). */
+  readonly emits?: readonly MaskTarget[];
   readonly model: LoadedModel;
   /** Run on every n-th scan of the analysis (objects that stay long can be scanned less). */
   readonly scanEvery: number;
