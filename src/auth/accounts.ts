@@ -169,6 +169,14 @@ function checkBirthDate(d: unknown, now: Date): string | undefined {
   return s;
 }
 
+/**
+ * Nobody changes their own role: an admin cannot make themselves clerk or approver and
+ * run the procedure (and back), nor can anyone else rise by their own hand.
+ */
+function refuseOwnRole(by: string, id: string): void {
+  if (by === id) throw new VeilportError('FORBIDDEN', `"${id}" may not change their own role; another admin (or the console) has to`, { account: id });
+}
+
 /** Local HH:MM of the appliance, for lockout messages. */
 function hhmm(d: Date): string {
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
@@ -403,8 +411,49 @@ export class AccountService {
       if (r.role === 'admin' && !r.disabled && this.enabledAdmins(id) === 0) {
         throw new VeilportError('CONFLICT', `"${id}" is the last enabled admin; make another account admin first`, { account: id });
       }
+      refuseOwnRole(by, id);
       this.recordChange({ at, by, account: id, from: r.role, to, event: 'changed' });
       return { ...r, role: to };
+    });
+  }
+
+  /**
+   * Several changes of one account (role, IP allow-list, disabled) as one: every value
+   * is checked before anything is written, and all are written in one transaction, so a
+   * good role with a bad allow-list changes nothing. Call it inside a caller's
+   * transaction to add the caller's record of it to the same commit.
+   */
+  changeAccount(by: string, id: string, c: { role?: Role; allowedIps?: string[]; disabled?: boolean }): AccountView {
+    this.checkActor(by);
+    if (typeof c !== 'object' || c === null) throw new VeilportError('BAD_INPUT', 'account changes are missing');
+    const role = c.role === undefined ? undefined : checkRole(c.role);
+    const ips = c.allowedIps === undefined ? undefined : normaliseCidrs(c.allowedIps, 'allowedIps');
+    if (c.disabled !== undefined && typeof c.disabled !== 'boolean') throw new VeilportError('BAD_INPUT', 'disabled must be true or false', { field: 'disabled' });
+    const disabled = c.disabled;
+    return this.store.transaction(() => {
+      const v = this.update(id, (r, at) => {
+        this.checkActor(by);
+        let next: AccountRecord = { ...r };
+        if (role !== undefined && role !== r.role) {
+          if (r.role === 'admin' && !r.disabled && this.enabledAdmins(id) === 0) {
+            throw new VeilportError('CONFLICT', `"${id}" is the last enabled admin; make another account admin first`, { account: id });
+          }
+          refuseOwnRole(by, id);
+          this.recordChange({ at, by, account: id, from: r.role, to: role, event: 'changed' });
+          next = { ...next, role };
+        }
+        if (ips !== undefined) next = { ...next, allowedIps: ips };
+        if (disabled !== undefined && disabled !== r.disabled) {
+          if (disabled && next.role === 'admin' && this.enabledAdmins(id) === 0) {
+            throw new VeilportError('CONFLICT', `"${id}" is the last enabled admin and cannot be disabled; make another account admin first`, { account: id });
+          }
+          this.recordChange({ at, by, account: id, from: next.role, to: next.role, event: disabled ? 'disabled' : 'enabled' });
+          next = { ...next, disabled };
+        }
+        return next;
+      });
+      if (disabled) this.sessions.removeAccount(id);
+      return v;
     });
   }
 

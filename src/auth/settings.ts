@@ -34,7 +34,8 @@ export const DEFAULT_AUTH_SETTINGS: AuthSettings = Object.freeze({
   sessionIdleMinutes: 15,
   sessionMaxHours: 12,
   allowedIps: [],
-  scrypt: Object.freeze({ N: 2 ** 15, r: 8, p: 1 }),
+  // 2^17 x r=8: 128 MiB and about half a second per login on the appliance (OWASP's floor for scrypt).
+  scrypt: Object.freeze({ N: 2 ** 17, r: 8, p: 1 }),
 }) as AuthSettings;
 
 /** Limits on scrypt parameters, for new hashes and for stored ones alike (a tampered record must not cost a gigabyte). */

@@ -5,6 +5,7 @@
  * message naming the key and what was expected.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import Type, { type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { VeilportError } from '../util/errors.js';
@@ -23,6 +24,12 @@ export const SettingsSchema = Type.Object(
         bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024 }),
         /** Client addresses (CIDR) allowed at all; empty: any. Per-account lists narrow it further. */
         allowedIps: Type.Array(Type.String()),
+        /**
+         * Reverse proxies (CIDR) whose X-Forwarded-For / -Proto / -Host are believed: the
+         * client address in the allow-lists and records is then the one the proxy saw.
+         * Empty (default): those headers are ignored, the peer address is the client.
+         */
+        trustedProxies: Type.Array(Type.String()),
       },
       { additionalProperties: false },
     ),
@@ -53,7 +60,11 @@ export const SettingsSchema = Type.Object(
         lockoutMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
         sessionIdleMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
         sessionMaxHours: Type.Integer({ minimum: 1, maximum: 168 }),
-        /** scrypt cost (log2 N); 15 = 32 MiB, about 0.1-0.3 s on the appliance. */
+        /**
+         * scrypt cost (log2 N) of account password hashes; 17 = 128 MiB, about 0.3-0.6 s
+         * on the appliance. Below 17 only for tests (an explicit choice); older hashes
+         * are rehashed at the next good login.
+         */
         scryptLogN: Type.Integer({ minimum: 10, maximum: 20 }),
       },
       { additionalProperties: false },
@@ -85,6 +96,8 @@ export const SettingsSchema = Type.Object(
         /** One account's exports (renders started) or downloads in a day above these raise an alert. */
         exportsPerDay: Type.Integer({ minimum: 1 }),
         downloadsPerDay: Type.Integer({ minimum: 1 }),
+        /** One account's refused requests in one minute above this raise an unusual-volume alert. */
+        deniedPerMinute: Type.Integer({ minimum: 1 }),
       },
       { additionalProperties: false },
     ),
@@ -124,13 +137,13 @@ export const SettingsSchema = Type.Object(
 export type Settings = Static<typeof SettingsSchema>;
 
 export const DEFAULT_SETTINGS: Settings = {
-  server: { listen: '127.0.0.1:8080', tlsCert: '', tlsKey: '', bodyLimitBytes: 256 * 1024, allowedIps: [] },
+  server: { listen: '127.0.0.1:8080', tlsCert: '', tlsKey: '', bodyLimitBytes: 256 * 1024, allowedIps: [], trustedProxies: [] },
   paths: { data: '/var/lib/veilport', recordings: '/srv/recordings', exports: '', layout: '', recordingsTimeZone: 'UTC' },
   site: { timeZone: 'Asia/Seoul' },
-  auth: { passwordMaxAgeDays: 90, lockoutThreshold: 5, lockoutMinutes: 15, sessionIdleMinutes: 15, sessionMaxHours: 12, scryptLogN: 15 },
+  auth: { passwordMaxAgeDays: 90, lockoutThreshold: 5, lockoutMinutes: 15, sessionIdleMinutes: 15, sessionMaxHours: 12, scryptLogN: 17 },
   jobs: { concurrency: 1, profile: '', scanHz: 6, maxAttempts: 3 },
   retention: { defaultExpiryDays: 14, deliveredGraceHours: 72, accessLogYears: 2, roleChangeYears: 3, sweepSeconds: 60 },
-  alerts: { exportsPerDay: 20, downloadsPerDay: 20 },
+  alerts: { exportsPerDay: 20, downloadsPerDay: 20, deniedPerMinute: 30 },
   mqtt: { url: '', username: '', passwordFile: '', caFile: '', certFile: '', keyFile: '', baseTopic: '', metricsSeconds: 30, stateSeconds: 300, outboxMax: 10_000, homeAssistant: false, discoveryPrefix: 'homeassistant', diskLowPercent: 10 },
   cameras: {},
 };
@@ -218,6 +231,9 @@ export function loadSettings(src: SettingsSources = {}): Settings {
   for (const camera of Object.keys(s.cameras)) {
     if (!CAMERA_NAME.test(camera)) throw new VeilportError('BAD_INPUT', `settings: cameras.${camera}: a camera name is one folder name of letters, digits, ".", "_" or "-"`, { key: `cameras.${camera}` });
   }
+  for (const [i, cidr] of s.server.trustedProxies.entries()) {
+    if (!isCidr(cidr)) throw new VeilportError('BAD_INPUT', `settings: server.trustedProxies[${i}]: "${cidr}" is not an IP address or CIDR (e.g. 10.20.0.5 or 10.20.0.0/24)`, { key: 'server.trustedProxies' });
+  }
   if (Boolean(s.server.tlsCert) !== Boolean(s.server.tlsKey)) throw new VeilportError('BAD_INPUT', 'settings: server.tlsCert and server.tlsKey go together: set both or neither');
   if (Boolean(s.mqtt.certFile) !== Boolean(s.mqtt.keyFile)) throw new VeilportError('BAD_INPUT', 'settings: mqtt.certFile and mqtt.keyFile go together: set both or neither', { key: 'mqtt.certFile' });
   if (s.mqtt.url && URL.canParse(s.mqtt.url) && new URL(s.mqtt.url).password) {
@@ -234,3 +250,12 @@ export function loadSettings(src: SettingsSources = {}): Settings {
 }
 
 export const envVariableFor = envName;
+
+/** An IPv4/IPv6 address with an optional prefix length in range. */
+function isCidr(v: string): boolean {
+  const [addr, bits, ...rest] = v.split('/');
+  const kind = isIP(addr ?? '');
+  if (!kind || rest.length) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (kind === 4 ? 32 : 128);
+}

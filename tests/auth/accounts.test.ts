@@ -121,7 +121,7 @@ t.test('create refuses bad input, naming the field or rule', async (t) => {
     await t.rejects(env.svc.create('boss', { ...base, ...patch }), { code: 'BAD_INPUT', message: msg }, why);
   }
   const e = await failure(env.svc.create('boss', { ...base, password: 'abcd1234' }));
-  t.same(e.details.rules, ['kinds', 'sequence'], 'details list the rule codes');
+  t.same(e.details.rules, ['kinds', 'sequence', 'common'], 'details list the rule codes (abcd1234 is also a well-known password)');
   t.equal(env.svc.get('lee'), undefined, 'nothing created');
   await env.svc.create('boss', base);
   await t.rejects(env.svc.create('boss', base), { code: 'CONFLICT', message: 'account "lee" already exists' });
@@ -524,5 +524,48 @@ t.test('settings are checked', async (t) => {
   t.throws(make({ sessionIdleMinutes: -1 }), { code: 'BAD_INPUT', message: /sessionIdleMinutes/ });
   t.throws(make({ scrypt: { N: 1000, r: 8, p: 1 } }), { code: 'BAD_INPUT', message: /power of two/ });
   t.throws(make({ allowedIps: ['10.0.0.0/33'] }), { code: 'BAD_INPUT', message: /10\.0\.0\.0\/33/ });
-  t.same(DEFAULT_AUTH_SETTINGS, { passwordMaxAgeDays: 90, lockoutThreshold: 5, lockoutMinutes: 15, sessionIdleMinutes: 15, sessionMaxHours: 12, allowedIps: [], scrypt: { N: 2 ** 15, r: 8, p: 1 } });
+  t.same(DEFAULT_AUTH_SETTINGS, { passwordMaxAgeDays: 90, lockoutThreshold: 5, lockoutMinutes: 15, sessionIdleMinutes: 15, sessionMaxHours: 12, allowedIps: [], scrypt: { N: 2 ** 17, r: 8, p: 1 } });
+});
+
+t.test('the default account hash cost is scrypt N = 2^17; a hash at the old default (2^15) is rehashed at the next good login', async (t) => {
+  t.ok(DEFAULT_AUTH_SETTINGS.scrypt.N >= 2 ** 17, `default N = 2^${Math.log2(DEFAULT_AUTH_SETTINGS.scrypt.N)}`);
+  const env = await setup(t, { scrypt: DEFAULT_AUTH_SETTINGS.scrypt });
+  await withPeople(env);
+  const accounts = env.store.db<{ passwordHash: string }, string>('accounts');
+  t.match(accounts.get('kim')!.passwordHash, /^\$scrypt\$N=131072,r=8,p=1\$/, 'a new account is hashed at the default');
+  const old = await hashPassword(PW, { N: 2 ** 15, r: 8, p: 1 });
+  env.store.transaction(() => accounts.putSync('kim', { ...accounts.get('kim')!, passwordHash: old }));
+  const t0 = performance.now();
+  t.ok(await env.svc.login('kim', PW, IP), 'the old hash still verifies');
+  const ms = performance.now() - t0;
+  t.match(accounts.get('kim')!.passwordHash, /^\$scrypt\$N=131072,r=8,p=1\$/, 'and is replaced by one at 2^17');
+  const t1 = performance.now();
+  t.ok(await env.svc.login('kim', PW, IP), 'the new hash verifies');
+  t.comment(`login with rehash 2^15 -> 2^17: ${ms.toFixed(0)} ms; login at 2^17: ${(performance.now() - t1).toFixed(0)} ms`);
+});
+
+t.test('several account changes are one transaction: a good role with a bad allow-list changes nothing', async (t) => {
+  const env = await setup(t);
+  await withPeople(env);
+  const before = env.svc.get('kim')!;
+  const changes = env.svc.roleChanges().length;
+  t.throws(() => env.svc.changeAccount('boss', 'kim', { role: 'approver', allowedIps: ['10.1.2.3/99'] }), { code: 'BAD_INPUT', message: /allowedIps/ });
+  t.same(env.svc.get('kim'), before, 'role and allow-list unchanged');
+  t.equal(env.svc.roleChanges().length, changes, 'no role change recorded');
+  // The same with a failure found only inside the transaction (the last admin).
+  t.throws(() => env.svc.changeAccount('boss', 'boss', { allowedIps: ['10.0.0.0/8'], disabled: true }), { code: 'CONFLICT' });
+  t.same(env.svc.get('boss')!.allowedIps, [], 'the allow-list of the refused change was not kept');
+  const v = env.svc.changeAccount('boss', 'kim', { role: 'approver', allowedIps: ['10.1.2.3'], disabled: true });
+  t.same([v.role, v.allowedIps, v.disabled], ['approver', ['10.1.2.3/32'], true], 'all three at once');
+  t.same(env.svc.roleChanges().slice(changes).map((c) => c.event), ['changed', 'disabled']);
+});
+
+t.test('nobody changes their own role (an admin cannot make themselves clerk or approver)', async (t) => {
+  const env = await setup(t);
+  await withPeople(env);
+  await env.svc.create('boss', { id: 'second', displayName: 'Second admin', role: 'admin', password: PW2, mustChangePassword: false });
+  t.throws(() => env.svc.setRole('boss', 'boss', 'approver'), { code: 'FORBIDDEN', message: '"boss" may not change their own role; another admin (or the console) has to' });
+  t.throws(() => env.svc.changeAccount('boss', 'boss', { role: 'clerk' }), { code: 'FORBIDDEN', message: /own role/ });
+  t.equal(env.svc.get('boss')!.role, 'admin');
+  t.equal(env.svc.setRole('second', 'boss', 'auditor').role, 'auditor', 'another admin may');
 });

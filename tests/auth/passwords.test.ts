@@ -121,3 +121,19 @@ t.test('malformed or hostile stored hashes are refused', async (t) => {
   const tampered = h.replace(/[^$]+$/, Buffer.from(key).toString('base64url'));
   t.equal(await verifyPassword('correct horse battery', tampered), false, 'a changed key does not verify');
 });
+
+t.test('well-known passwords are refused, also disguised (the "common" rule)', async (t) => {
+  const { COMMON_PASSWORD_COUNT } = await import('../../src/auth/common-passwords.js');
+  t.ok(COMMON_PASSWORD_COUNT > 3000, `${COMMON_PASSWORD_COUNT} passwords on the list (John the Ripper's password.lst, src/auth/common-passwords.json)`);
+  for (const pw of ['P@ssw0rd', 'Password1', 'Passw0rd!', 'password123!', 'Welcome2026!', 'Iloveyou!1', 'Sunshine#7', 'Dragon99!', 'Qwerty123!', 'Letmein!23', 'Saranghae1!']) {
+    const got = rules(pw, { userId: 'kimclerk' });
+    t.ok(got.includes('common'), `${pw} refused as common (${got.join(', ')})`);
+  }
+  const v = checkPasswordRules('P@ssw0rd', { userId: 'kimclerk' });
+  t.match(v.find((x) => x.rule === 'common')?.message, /well-known/, 'the message says why');
+  t.comment(`P@ssw0rd -> ${v.map((x) => x.rule).join(', ')}; Password1 -> ${rules('Password1', { userId: 'kimclerk' }).join(', ')}`);
+  // Strong passwords that merely end in digits or contain words are not refused for it.
+  for (const pw of ['Harbour-Lamp-73', 'Quiet#River58', 'Granite-Owl-61', 'Maple!Stone29', 'Copper-Fern-47', 'correct horse battery', 'Gk7#pQ2x-Lm']) {
+    t.notOk(rules(pw, { userId: 'kimclerk' }).includes('common'), `${pw} is not refused as common`);
+  }
+});
