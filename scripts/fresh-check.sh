@@ -85,7 +85,7 @@ stage_time "base (debootstrap or cache)" "$t"
 t=$(date +%s)
 RUN=$WORK/run-$$
 ROOT=$RUN/root
-LOGS=$WORK/logs
+LOGS=$WORK/logs-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RUN" "$LOGS"
 mounted=""
 inside_pids() { # processes whose root is this run's root (started by this run)
@@ -110,6 +110,7 @@ cleanup() {
   else
     rm -rf "$RUN"
   fi
+  [ -z "${LOGS:-}" ] || printf 'fresh-check: logs in %s\n' "$LOGS"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -198,36 +199,37 @@ in_root() { # command line, run by sh in the clone
 }
 
 # --- README command 1: setup and the demo export, then verify ------------------------------
-t=$(date +%s)
-log "command 1: sh scripts/setup.sh && node bin/veilport.js demo (log: $LOGS/command1.log)"
-if ! in_root 'sh scripts/setup.sh && node bin/veilport.js demo' >"$LOGS/command1.log" 2>&1; then
-  tail -40 "$LOGS/command1.log"
-  die "README command 1 failed in the fresh root (log: $LOGS/command1.log)"
-fi
-stage_time "command 1 (setup + demo)" "$t"
-t=$(date +%s)
-PKG=$(sed -n 's/.* open \(.*\.vpkg\) --password-file.*/\1/p' "$LOGS/command1.log" | tail -1)
-[ -n "$PKG" ] || { tail -20 "$LOGS/command1.log"; die "the demo did not say where its package is (log: $LOGS/command1.log)"; }
-if ! in_root "node bin/veilport.js verify '$PKG'" >"$LOGS/verify.log" 2>&1; then
-  cat "$LOGS/verify.log"
-  die "veilport verify $PKG failed in the fresh root"
-fi
+# Each command is run as its two halves (what `a && b` does) to time them apart.
+run_stage() { # name log command-line: runs it inside, fails the check when it fails
+  t=$(date +%s)
+  log "$1: $3 (log: $2)"
+  if ! in_root "$3" >"$2" 2>&1; then
+    tail -40 "$2"
+    die "$1 failed in the fresh root: $3 (log: $2)"
+  fi
+  stage_time "$1" "$t"
+}
+run_stage "command 1: setup" "$LOGS/command1-setup.log" 'sh scripts/setup.sh'
+run_stage "command 1: demo" "$LOGS/command1-demo.log" 'node bin/veilport.js demo'
+PKG=$(sed -n 's/.* open \(.*\.vpkg\) --password-file.*/\1/p' "$LOGS/command1-demo.log" | tail -1)
+[ -n "$PKG" ] || { tail -20 "$LOGS/command1-demo.log"; die "the demo did not say where its package is (log: $LOGS/command1-demo.log)"; }
+run_stage "command 1: veilport verify" "$LOGS/verify.log" "node bin/veilport.js verify '$PKG'"
 sed 's/^/  verify: /' "$LOGS/verify.log"
-stage_time "veilport verify (demo package)" "$t"
 
 # --- README command 2: setup and all tests ---------------------------------------------------
 # (this is where `npm test` runs: inside the fresh root, never on the host)
+run_stage "command 2: setup (again)" "$LOGS/command2-setup.log" 'sh scripts/setup.sh'
 t=$(date +%s)
-log "command 2: sh scripts/setup.sh && npm test (log: $LOGS/command2.log)"
-{ rc2=0; in_root 'sh scripts/setup.sh && npm test' 2>&1 || rc2=$?; echo "$rc2" >"$RUN/tests.rc"; } | tee "$LOGS/command2.log"
+log "command 2: npm test (log: $LOGS/command2-test.log)"
+{ rc2=0; in_root 'npm test' 2>&1 || rc2=$?; echo "$rc2" >"$RUN/tests.rc"; } | tee "$LOGS/command2-test.log"
 TESTS_RC=$(cat "$RUN/tests.rc")
-stage_time "command 2 (setup + npm test)" "$t"
+stage_time "command 2: npm test" "$t"
 
 stage_time "total" "$T0"
 printf 'fresh-check: stage times\n%s' "$TIMES"
 if [ "$TESTS_RC" -eq 0 ]; then
   log "PASS: both README commands work in a fresh $SUITE root (commit $(echo "$COMMIT" | cut -c1-12))"
 else
-  log "FAIL: command 2 (setup + npm test) exited $TESTS_RC in a fresh $SUITE root (log: $LOGS/command2.log)"
+  log "FAIL: command 2 (npm test) exited $TESTS_RC in a fresh $SUITE root (log: $LOGS/command2-test.log)"
 fi
 exit "$TESTS_RC"
