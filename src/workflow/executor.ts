@@ -14,7 +14,9 @@ import type { DataKey } from '../store/data-key.js';
 import { analysesDirOf, analysisFor, renderAndSeal, resolveFootage, type FootageSpec } from '../export/job.js';
 import type { Target } from '../export/detectors.js';
 import { VeilportError } from '../util/errors.js';
+import { maskingReport } from '../masking/report.js';
 import type { JobExecutor } from './jobs.js';
+import { decisionOf, maskingTally, reviewPlan } from './review-plan.js';
 import type { Workflow } from './workflow.js';
 import type { ExportRequest } from './types.js';
 
@@ -68,7 +70,8 @@ export function jobExecutor(d: ExecutorDeps): JobExecutor {
     await rm(out, { force: true });
     await rm(out + '.partial', { force: true });
     const password = wf.newPassword();
-    const camera = r.cameras[0]!;
+    // The same plan the review screen previewed and reported on.
+    const plan = reviewPlan(r, d.settings);
     const outcome = await renderAndSeal(
       footage,
       analysis,
@@ -82,17 +85,13 @@ export function jobExecutor(d: ExecutorDeps): JobExecutor {
         legalBasis: r.legalBasis,
         expiresMs: r.expiresAfterDays === null ? undefined : r.expiresAfterDays * 86_400_000,
         allowExtract: false,
-        plan: {
-          style: r.review.style,
-          unmasked: r.batch ? [] : r.review.unmasked,
-          manualRegions: r.batch ? [] : r.review.manualRegions,
-          privacyZones: d.settings.cameras[camera]?.privacyZones ?? [],
-        },
+        plan,
       },
       hooks,
     );
     try {
       signal.throwIfAborted();
+      const masking = maskingTally(maskingReport(analysis.stored, plan), r.batch ? [] : decisionOf(r).groups, plan.personMask ?? 'head');
       wf.systemStep(r.id, ['rendering'], 'sealed', (rec) => {
         rec.package = {
           file: out,
@@ -103,6 +102,7 @@ export function jobExecutor(d: ExecutorDeps): JobExecutor {
           expiresAt: outcome.expiresAt,
           password: d.dataKey.seal(password, `request:${rec.id}:password`),
           removedAt: null,
+          masking,
         };
       }, `package ${outcome.packageId}: ${outcome.frames} frames, ${outcome.tracksMasked} track(s) masked, ${outcome.tracksUnmasked} left visible`);
     } catch (e) {

@@ -6,6 +6,7 @@
 import type { SealedText } from '../store/data-key.js';
 import type { ManualRegion } from '../masking/plan.js';
 import type { MaskStyle } from '../masking/styles.js';
+import type { PersonMask } from '../masking/people.js';
 
 export const ROLES = ['viewer', 'clerk', 'approver', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -49,11 +50,32 @@ export interface StateChange {
 
 export interface ReviewDecision {
   style: MaskStyle;
-  /** Track ids left visible (the data subject). */
+  /** Track ids left visible (the data subject); every member of a visible group is listed. */
   unmasked: number[];
   manualRegions: ManualRegion[];
+  /** What of each person is masked; absent in records made before it existed (head). */
+  personMask?: PersonMask;
+  /** Tracks merged as the same person (one decision for all); absent before merging existed. */
+  groups?: number[][];
   reviewedBy: string | null;
   reviewedAt: string | null;
+}
+
+/** The masking of a sealed package in figures, for the ledger's one-line summary (review-plan.ts). */
+export interface MaskingTally {
+  personMask: PersonMask;
+  /** Persons (a merge group counts once) masked and left visible. */
+  persons: { masked: number; visible: number };
+  /** Faces not attached to a person track, and plates. */
+  faces: { masked: number; visible: number };
+  plates: { masked: number; visible: number };
+  /** Vehicles found (never masked: their plates and faces are tracks of their own). */
+  vehicles: number;
+  /** Unexplained-motion tracks masked and dismissed by the reviewer; share of the picture they cover. */
+  motion: { masked: number; dismissed: number; meanShare: number; maxShare: number };
+  undetectedStretches: number;
+  degradedStretches: number;
+  maskedShareMean: number;
 }
 
 export interface PackageRecord {
@@ -68,6 +90,8 @@ export interface PackageRecord {
   password: SealedText;
   /** When the box's copy was deleted, and why. */
   removedAt: string | null;
+  /** What the package masks, in figures (absent in records sealed before it existed). */
+  masking?: MaskingTally;
 }
 
 export interface Delivery {

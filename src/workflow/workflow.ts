@@ -18,6 +18,9 @@ import { loadAnalysis, type StoredAnalysis } from '../export/analysis-store.js';
 import { analysesDirOf } from '../export/job.js';
 import { MASK_STYLES, type MaskStyle } from '../masking/styles.js';
 import type { ManualRegion } from '../masking/plan.js';
+import { visibleIds, type PersonMask } from '../masking/people.js';
+import { maskingReport, type MaskingReport } from '../masking/report.js';
+import { checkGroups, checkPersonMask, decisionOf, reviewPlan, withGroups } from './review-plan.js';
 import type { Settings } from '../config/settings.js';
 import { VeilportError } from '../util/errors.js';
 import { assertAllowed, type Actor, type Permission } from './permissions.js';
@@ -44,6 +47,9 @@ export interface ReviewInput {
   unmasked?: number[];
   /** Regions in source pixels over a span in seconds from the start of the range. */
   manualRegions?: { x: number; y: number; w: number; h: number; fromSeconds: number; toSeconds: number }[];
+  personMask?: PersonMask;
+  /** Tracks merged as the same person; replaces the stored groups when given. */
+  groups?: number[][];
 }
 
 /** A request as shown to people with `request.read`: personal data opened, password never. */
@@ -55,9 +61,16 @@ export type RequestView = Omit<ExportRequest, 'requester' | 'package'> & {
 export interface TrackView {
   id: number;
   target: string;
+  /** Model class (car, bus...) of vehicles. */
+  label?: string;
+  /** The person track a face belongs to (it is masked or shown with its person). */
+  ownerId?: number;
+  /** Index into `groups` of the merge group holding this track, or null. */
+  group: number | null;
   fromSeconds: number;
   toSeconds: number;
   detections: number;
+  /** Left visible by the current decision (its own choice, its group's or its person's). */
   unmasked: boolean;
   /** Boxes over time (seconds from the range start), for drawing over the clip. */
   points: { t: number; x: number; y: number; w: number; h: number }[];
@@ -131,7 +144,7 @@ export class Workflow {
         expiresAfterDays: clean.expiresAfterDays === undefined ? this.d.settings.retention.defaultExpiryDays : clean.expiresAfterDays,
         targets: clean.targets ?? ['face', 'plate', 'motion'],
         batch: clean.batch ?? false,
-        review: { style: 'mosaic', unmasked: [], manualRegions: [], reviewedBy: null, reviewedAt: null },
+        review: { style: 'mosaic', unmasked: [], manualRegions: [], personMask: 'head', groups: [], reviewedBy: null, reviewedAt: null },
         history: [{ at, by: actor.account, from: null, to: 'registered' }],
         failure: null,
         analysisKey: null,
@@ -202,8 +215,12 @@ export class Workflow {
     const ids = new Set(analysis.tracks.map((t) => t.id));
     const style = input.style ?? r.review.style;
     if (!MASK_STYLES.includes(style)) throw new VeilportError('BAD_INPUT', `style "${style}": choose ${MASK_STYLES.join(', ')}`);
-    const unmasked = [...new Set(input.unmasked ?? r.review.unmasked)];
-    for (const t of unmasked) if (!ids.has(t)) throw new VeilportError('BAD_INPUT', `unmasked: no track ${t} in this analysis (tracks: ${[...ids].join(', ') || 'none'})`);
+    const requested = [...new Set(input.unmasked ?? r.review.unmasked)];
+    for (const t of requested) if (!ids.has(t)) throw new VeilportError('BAD_INPUT', `unmasked: no track ${t} in this analysis (tracks: ${[...ids].join(', ') || 'none'})`);
+    const personMask = checkPersonMask(input.personMask ?? decisionOf(r).personMask);
+    const groups = input.groups ? checkGroups(input.groups, analysis.tracks) : decisionOf(r).groups;
+    // One decision per group: a visible member makes its whole group visible.
+    const unmasked = withGroups(requested, groups);
     const regions: ManualRegion[] = input.manualRegions
       ? input.manualRegions.map((m, i) => {
           const where = `manualRegions[${i}]`;
@@ -217,8 +234,8 @@ export class Workflow {
         })
       : r.review.manualRegions;
     return this.step(actor, 'review.edit', id, ['review'], 'review', (rec) => {
-      rec.review = { style, unmasked, manualRegions: regions, reviewedBy: actor.account, reviewedAt: this.now().toISOString() };
-    }, `style ${style}, ${unmasked.length} track(s) left visible, ${regions.length} manual region(s)`);
+      rec.review = { style, unmasked, manualRegions: regions, personMask, groups, reviewedBy: actor.account, reviewedAt: this.now().toISOString() };
+    }, `style ${style}, persons by ${personMask}, ${unmasked.length} track(s) left visible, ${groups.length} merge group(s)${groups.length ? ` (${groups.map((g) => g.join('+')).join(', ')})` : ''}, ${regions.length} manual region(s)`);
   }
 
   /** The approver confirms the masking; the render starts. */
@@ -251,26 +268,40 @@ export class Workflow {
 
   // ---- review material ----------------------------------------------------------
 
-  async tracks(actor: Actor, id: string): Promise<{ width: number; height: number; durationSeconds: number; tracks: TrackView[] }> {
+  /**
+   * The tracks with their target, owner and merge group, and the masking report of the
+   * plan the render would use now (so the reviewer sees over- or under-masking before confirm).
+   */
+  async tracks(actor: Actor, id: string): Promise<{ width: number; height: number; durationSeconds: number; personMask: PersonMask; groups: number[][]; tracks: TrackView[]; report: MaskingReport }> {
     assertAllowed(actor, 'review.read');
     const r = this.load(id);
     const a = await this.analysisOf(r);
     this.audit(actor, 'view', `${id}/tracks`);
-    const visible = new Set(r.review.unmasked);
+    const plan = reviewPlan(r, this.d.settings);
+    const { groups } = decisionOf(r);
+    const visible = visibleIds(a.tracks, plan.unmasked);
+    const groupOf = new Map<number, number>();
+    groups.forEach((g, i) => g.forEach((tid) => groupOf.set(tid, i)));
     const s = (ns: number) => Number((ns / 1e9).toFixed(3));
     return {
       width: a.width,
       height: a.height,
       durationSeconds: (Date.parse(r.range.to) - Date.parse(r.range.from)) / 1000,
+      personMask: plan.personMask ?? 'head',
+      groups,
       tracks: a.tracks.map((t) => ({
         id: t.id,
         target: t.target,
+        ...(t.label ? { label: t.label } : {}),
+        ...(t.ownerId !== undefined ? { ownerId: t.ownerId } : {}),
+        group: groupOf.get(t.id) ?? null,
         fromSeconds: s(t.holdFromNs),
         toSeconds: s(t.holdToNs),
         detections: t.points.length,
         unmasked: visible.has(t.id),
         points: t.points.map((p) => ({ t: s(p.tNs), x: Math.round(p.x), y: Math.round(p.y), w: Math.round(p.w), h: Math.round(p.h) })),
       })),
+      report: maskingReport(a, plan),
     };
   }
 

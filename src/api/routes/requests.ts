@@ -4,6 +4,7 @@ import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typ
 import { REQUEST_STATES, REQUESTER_TYPES } from '../../workflow/types.js';
 import { TARGETS } from '../../export/detectors.js';
 import { MASK_STYLES } from '../../masking/styles.js';
+import { PERSON_MASKS } from '../../masking/people.js';
 import type { ApiContext } from '../context.js';
 
 const RequestId = Type.String({ pattern: '^\\d{8}-\\d{3,6}$', description: 'YYYYMMDD-NNN' });
@@ -48,6 +49,13 @@ const ReviewBody = Type.Object(
         { maxItems: 200 },
       ),
     ),
+    personMask: Type.Optional(Type.Union(PERSON_MASKS.map((m) => Type.Literal(m)), { description: 'what of each person is masked (default head)' })),
+    groups: Type.Optional(
+      Type.Array(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 1000 }), {
+        maxItems: 1000,
+        description: 'tracks merged as the same person: one decision for all; replaces the stored groups',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -79,7 +87,7 @@ export function requestRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
 
     app.post('/api/requests/:id/retry', { config: { permission: 'request.retry' }, schema: { tags: ['requests'], summary: 'Run the failed step again (clerk)', params: Params } }, async (req) => wf.retry(req.actor, req.params.id));
 
-    app.get('/api/requests/:id/tracks', { config: { permission: 'review.read' }, schema: { tags: ['review'], summary: 'Tracks of the analysis, for masking review', params: Params } }, async (req) => wf.tracks(req.actor, req.params.id));
+    app.get('/api/requests/:id/tracks', { config: { permission: 'review.read' }, schema: { tags: ['review'], summary: 'Tracks of the analysis (target, label, owner, merge group) and the masking report of the current decision, for masking review', params: Params } }, async (req) => wf.tracks(req.actor, req.params.id));
 
     app.get(
       '/api/requests/:id/tracks/:track/thumbnail',

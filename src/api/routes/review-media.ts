@@ -18,11 +18,13 @@ import { encodePipeline, type Profile } from '../../media/profiles.js';
 import { startEncoder } from '../../media/gst-process.js';
 import { selectProfile } from '../../media/probe.js';
 import type { Frame } from '../../media/frame.js';
-import { masksAt, type MaskPlan } from '../../masking/plan.js';
+import { masksAt } from '../../masking/plan.js';
+import { visibleIds } from '../../masking/people.js';
 import { applyMask } from '../../masking/styles.js';
 import { encodePng } from '../../util/png.js';
 import { VeilportError } from '../../util/errors.js';
 import type { ApiContext } from '../context.js';
+import { reviewPlan } from '../../workflow/review-plan.js';
 
 const Params = Type.Object({ id: Type.String({ pattern: '^\\d{8}-\\d{3,6}$', description: 'YYYYMMDD-NNN' }) });
 /** Width of the review clip: enough to see who is who on a 15-inch screen, quick to encode. */
@@ -163,13 +165,11 @@ export function reviewMediaRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         if (!frame) throw new VeilportError('NOT_FOUND', `no frame at ${t} s into request ${r.id}`);
         const tNs = Math.round(t * 1e9) + frame.tNs;
         let boxes = 0;
+        let shown: number[] = [];
         if (masked) {
-          const maskPlan: MaskPlan = {
-            style: r.review.style,
-            unmasked: r.batch ? [] : r.review.unmasked,
-            manualRegions: r.batch ? [] : r.review.manualRegions,
-            privacyZones: ctx.settings.cameras[camera]?.privacyZones ?? [],
-          };
+          // The plan the render will use (groups, person mask, privacy zones): what is previewed is what is exported.
+          const maskPlan = reviewPlan(r, ctx.settings);
+          shown = [...visibleIds(a.tracks, maskPlan.unmasked)].sort((x, y) => x - y);
           const L = frame.layout;
           const found = masksAt(maskPlan, a.tracks, tNs, L.width, L.height);
           for (const b of found) applyMask(frame.data, L, b, maskPlan.style);
@@ -182,6 +182,7 @@ export function reviewMediaRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           .header('cache-control', 'private, no-store')
           .header('x-veilport-frame-seconds', (tNs / 1e9).toFixed(3))
           .header('x-veilport-masked-boxes', String(boxes))
+          .header('x-veilport-visible-tracks', shown.join(','))
           .send(png);
       },
     );
