@@ -19,6 +19,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   PASSWORD_EXPIRED: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  GONE: 410,
   LOCKED: 423,
   MEDIA_UNREADABLE: 422,
   MODEL_MISSING: 503,

@@ -21,6 +21,9 @@ import type { ApiContext } from '../api/context.js';
 import { startTelemetry } from '../telemetry/telemetry.js';
 import { installDebugHang, systemdNotifier } from '../appliance/notify.js';
 import { bootstrapTokenShownThisBoot } from '../appliance/boot.js';
+import { removeStalePartials } from './stale.js';
+import { reviewCacheDirOf } from '../workflow/derivatives.js';
+import { analysesDirOf } from '../export/job.js';
 
 export interface Daemon {
   app: Awaited<ReturnType<typeof buildApp>>;
@@ -79,6 +82,17 @@ export async function startDaemon(settings: Settings, opts: DaemonOptions = {}):
     say(`veilport: no admin account yet. One-time bootstrap token: ${token}`);
     say('veilport: create the first admin with it (POST /api/bootstrap, or the touchscreen).');
   }
+  // Before any job runs: whatever is half-written now was left by a crash.
+  const stale = await removeStalePartials(
+    [
+      { dir: ctx.workflow.exportsDir, what: 'unfinished package' },
+      { dir: reviewCacheDirOf(settings.paths.data), what: 'unfinished review clip, clear video' },
+      { dir: analysesDirOf(settings.paths.data), what: 'unfinished analysis', nested: true },
+    ],
+    settings.paths.data,
+  );
+  for (const f of stale.removed) say(`veilport: removed a stale file left by an interrupted run: ${f}`);
+  for (const f of stale.failed) ctx.bus.alert({ kind: 'destruction-failed', message: `cannot remove a stale file left by an interrupted run: ${f}` });
   ctx.workflow.jobs.start();
   const sweep = async () => {
     try {

@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'LOCKED'
   | 'PASSWORD_EXPIRED'
   | 'CONFLICT'
+  /** The thing existed and was destroyed on purpose (the API answers 410). */
+  | 'GONE'
   | 'AUDIT_BROKEN'
   | 'BACKUP_TAMPERED';
 

@@ -86,8 +86,11 @@ export interface PackageRecord {
   bytes: number;
   issuedAt: string;
   expiresAt: string | null;
-  /** The package password, generated on the box, encrypted with the data key (context `request:<id>:password`). */
-  password: SealedText;
+  /**
+   * The package password, generated on the box, encrypted with the data key (context
+   * `request:<id>:password`); null once the request is destroyed (nobody can ask for it again).
+   */
+  password: SealedText | null;
   /** When the box's copy was deleted, and why. */
   removedAt: string | null;
   /** What the package masks, in figures (absent in records sealed before it existed). */
@@ -107,6 +110,8 @@ export interface Destruction {
   reason: 'expired' | 'delivered' | 'notice' | 'rejected';
   /** For court submissions: the destruction notice's reference (document number). */
   noticeRef?: string;
+  /** What was deleted from the box with it (package, review clip, thumbnails, analysis, password), in words. */
+  removed?: string[];
 }
 
 export interface ExportRequest {

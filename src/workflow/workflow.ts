@@ -5,7 +5,9 @@
  * the acting account's access-log entry, so a crash keeps both or neither.
  *
  * Roles are checked here too, not only on routes: the table in permissions.ts is the
- * one source. Separation of duties: nobody approves a request they registered.
+ * one source. Separation of duties (duties.ts): whoever did the clerk side of a request
+ * takes no approver step on it, and the other way round, whatever their role is now.
+ * Destruction removes every derivative on the box (derivatives.ts) and says which.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -24,6 +26,8 @@ import { checkGroups, checkPersonMask, decisionOf, reviewPlan, withGroups } from
 import type { Settings } from '../config/settings.js';
 import { VeilportError } from '../util/errors.js';
 import { assertAllowed, type Actor, type Permission } from './permissions.js';
+import { assertApproverSide, assertClerkSide } from './duties.js';
+import { inventory, removeAll } from './derivatives.js';
 import type { EventBus } from './events.js';
 import { JobRunner, type JobRecord } from './jobs.js';
 import { localDate, startOfLocalDay } from '../util/zoned-time.js';
@@ -191,7 +195,7 @@ export class Workflow {
 
   approve(actor: Actor, id: string): RequestView {
     return this.step(actor, 'request.decide', id, ['received'], 'approved', (r) => {
-      if (r.registeredBy === actor.account) throw new VeilportError('FORBIDDEN', `separation of duties: ${actor.account} registered request ${id} and may not approve it`);
+      assertApproverSide(actor, r, 'approve');
       r.approvedBy = actor.account;
       this.jobs.enqueue(r.id, 'analyse');
     });
@@ -201,6 +205,7 @@ export class Workflow {
     const why = reason?.trim();
     if (!why) throw new VeilportError('BAD_INPUT', 'reason: say why the request is rejected');
     return this.step(actor, 'request.decide', id, ['registered', 'received', 'review'], 'rejected', (r) => {
+      assertApproverSide(actor, r, 'reject');
       r.destruction = null;
       r.failure = null;
     }, why);
@@ -210,6 +215,7 @@ export class Workflow {
   async setReview(actor: Actor, id: string, input: ReviewInput): Promise<RequestView> {
     assertAllowed(actor, 'review.edit');
     const r = this.load(id);
+    assertApproverSide(actor, r, 'review the masking of');
     const analysis = await this.analysisOf(r);
     const durationS = (Date.parse(r.range.to) - Date.parse(r.range.from)) / 1000;
     const ids = new Set(analysis.tracks.map((t) => t.id));
@@ -234,6 +240,7 @@ export class Workflow {
         })
       : r.review.manualRegions;
     return this.step(actor, 'review.edit', id, ['review'], 'review', (rec) => {
+      assertApproverSide(actor, rec, 'review the masking of');
       rec.review = { style, unmasked, manualRegions: regions, personMask, groups, reviewedBy: actor.account, reviewedAt: this.now().toISOString() };
     }, `style ${style}, persons by ${personMask}, ${unmasked.length} track(s) left visible, ${groups.length} merge group(s)${groups.length ? ` (${groups.map((g) => g.join('+')).join(', ')})` : ''}, ${regions.length} manual region(s)`);
   }
@@ -241,6 +248,7 @@ export class Workflow {
   /** The approver confirms the masking; the render starts. */
   confirmReview(actor: Actor, id: string): RequestView {
     const v = this.step(actor, 'review.edit', id, ['review'], 'rendering', (r) => {
+      assertApproverSide(actor, r, 'confirm the masking of');
       r.review.reviewedBy ??= actor.account;
       r.review.reviewedAt ??= this.now().toISOString();
       this.jobs.enqueue(r.id, 'render');
@@ -273,8 +281,7 @@ export class Workflow {
    * plan the render would use now (so the reviewer sees over- or under-masking before confirm).
    */
   async tracks(actor: Actor, id: string): Promise<{ width: number; height: number; durationSeconds: number; personMask: PersonMask; groups: number[][]; tracks: TrackView[]; report: MaskingReport }> {
-    assertAllowed(actor, 'review.read');
-    const r = this.load(id);
+    const r = this.reviewable(actor, id);
     const a = await this.analysisOf(r);
     this.audit(actor, 'view', `${id}/tracks`);
     const plan = reviewPlan(r, this.d.settings);
@@ -307,13 +314,31 @@ export class Workflow {
 
   /** Path of a track's thumbnail (a crop of footage: logged as a view). */
   async thumbnail(actor: Actor, id: string, track: number): Promise<string> {
-    assertAllowed(actor, 'review.read');
-    const r = this.load(id);
+    const r = this.reviewable(actor, id);
     const a = await this.analysisOf(r);
     const name = a.thumbnails[String(track)];
     if (!name) throw new VeilportError('NOT_FOUND', `request ${id} has no thumbnail for track ${track}`);
     this.audit(actor, 'view', `${id}/tracks/${track}/thumbnail`);
     return join(analysesDirOf(this.d.dataDir), a.key, name);
+  }
+
+  /**
+   * A request whose review material (tracks, thumbnails, clip, frames) `actor` may see:
+   * review.read, not one of its clerks, not destroyed.
+   */
+  reviewable(actor: Actor, id: string): ExportRequest {
+    assertAllowed(actor, 'review.read');
+    const r = this.load(id);
+    this.assertNotDestroyed(r, 'review material');
+    assertApproverSide(actor, r, 'review the masking of');
+    return r;
+  }
+
+  /** @throws GONE (410) for a destroyed request: its derivatives no longer exist. */
+  assertNotDestroyed(r: ExportRequest, what: string): void {
+    if (r.state !== 'destroyed') return;
+    const d = r.destruction;
+    throw new VeilportError('GONE', `request ${r.id} was destroyed${d ? ` on ${d.at} (${d.reason === 'notice' ? `destruction notice ${d.noticeRef ?? ''}`.trim() : d.reason})` : ''}; its ${what} no longer exists on this box`, { request: r.id });
   }
 
   // ---- provision and destruction --------------------------------------------------
@@ -322,6 +347,8 @@ export class Workflow {
   deliver(actor: Actor, id: string, how: 'download' | 'usb' = 'download'): { file: string; packageId: string; bytes: number } {
     assertAllowed(actor, 'package.deliver');
     const r = this.load(id);
+    this.assertNotDestroyed(r, 'package');
+    assertClerkSide(actor, r, 'deliver the package of');
     if (r.state !== 'sealed' && r.state !== 'delivered') throw new VeilportError('CONFLICT', `request ${id} is ${r.state}; a package can be delivered once it is sealed`);
     const p = r.package!;
     if (!p.file) throw new VeilportError('CONFLICT', `the package of request ${id} has left the box (removed ${p.removedAt}); it cannot be delivered again`);
@@ -344,21 +371,56 @@ export class Workflow {
   revealPassword(actor: Actor, id: string): string {
     assertAllowed(actor, 'package.deliver');
     const r = this.load(id);
+    this.assertNotDestroyed(r, 'package password');
+    assertClerkSide(actor, r, 'reveal the package password of');
     if (!r.package) throw new VeilportError('CONFLICT', `request ${id} has no package yet (it is ${r.state})`);
+    if (!r.package.password) throw new VeilportError('GONE', `the package password of request ${id} was removed from this box`, { request: id });
     this.audit(actor, 'view', `${id}/password`);
     return this.d.dataKey.open(r.package.password, `request:${id}:password`);
   }
 
-  /** Court submissions have no expiry: the ledger records the destruction notice when it arrives. */
+  /**
+   * Court submissions have no expiry: the ledger records the destruction notice when it
+   * arrives. Only for a delivered package without expiry (one with an expiry is destroyed
+   * by time; one not yet delivered has not been given to anyone who could send a notice).
+   */
   async recordDestructionNotice(actor: Actor, id: string, noticeRef: string): Promise<RequestView> {
+    assertAllowed(actor, 'destruction.record');
     const ref = noticeRef?.trim();
     if (!ref) throw new VeilportError('BAD_INPUT', 'noticeRef: give the destruction notice\'s document number');
     const r = this.load(id);
-    if (r.package?.file) await this.removePackage(r.package.file);
-    return this.step(actor, 'destruction.record', id, ['sealed', 'delivered'], 'destroyed', (rec) => {
-      rec.destruction = { at: this.now().toISOString(), by: actor.account, reason: 'notice', noticeRef: ref };
-      if (rec.package?.file) rec.package = { ...rec.package, file: null, removedAt: this.now().toISOString() };
-    }, `destruction notice ${ref}`, 'delete');
+    this.assertNotDestroyed(r, 'package');
+    if (r.package?.expiresAt) {
+      throw new VeilportError('CONFLICT', `request ${id}: its package expires ${r.package.expiresAt} and is destroyed then; a destruction notice is only for packages without expiry`, { state: r.state });
+    }
+    if (r.state !== 'delivered') {
+      throw new VeilportError('CONFLICT', `request ${id} is ${r.state}; a destruction notice can only be recorded once the package was delivered`, { state: r.state });
+    }
+    const { removed, kept } = await this.removeDerivatives(r);
+    return this.step(actor, 'destruction.record', id, ['delivered'], 'destroyed', (rec) => {
+      const at = this.now().toISOString();
+      rec.destruction = { at, by: actor.account, reason: 'notice', noticeRef: ref, removed };
+      if (rec.package) rec.package = { ...rec.package, file: null, password: null, removedAt: rec.package.removedAt ?? at };
+    }, `destruction notice ${ref}; removed: ${removed.join(', ')}${kept.length ? `; ${kept.join('; ')}` : ''}`, 'delete');
+  }
+
+  /**
+   * Deletes what the request left on the box (package, analysis, thumbnails, review
+   * clip); the password goes with the record's change. Alerts on a file that cannot go.
+   * @returns what was removed and what was kept (shared with another request), in words.
+   */
+  private async removeDerivatives(r: ExportRequest): Promise<{ removed: string[]; kept: string[] }> {
+    const sharedWith = r.analysisKey
+      ? this.all().filter((o) => o.id !== r.id && o.analysisKey === r.analysisKey && o.state !== 'destroyed' && o.state !== 'rejected').map((o) => o.id)
+      : [];
+    const inv = await inventory({ dataDir: this.d.dataDir, analysesDir: analysesDirOf(this.d.dataDir), packageFile: r.package?.file ?? null, analysisKey: r.analysisKey, sharedWith });
+    const failed = await removeAll(inv.paths);
+    if (failed.length) {
+      this.d.bus.alert({ kind: 'destruction-failed', message: `request ${r.id}: cannot delete ${failed.join('; ')}`, requestId: r.id });
+      // A fault of the box (500), not of the caller; the alert names the files.
+      throw new Error(`request ${r.id}: cannot delete ${failed.length} file(s) of it; the request is not marked destroyed (see the alert)`);
+    }
+    return { removed: [...inv.removed, ...(r.package?.password ? ['package password'] : [])], kept: inv.kept };
   }
 
   /**
@@ -376,7 +438,15 @@ export class Workflow {
       const lastDelivery = r.deliveries.at(-1);
       const graceOver = r.state === 'delivered' && lastDelivery && Date.parse(lastDelivery.at) + graceMs <= now.getTime();
       if (!expired && !(graceOver && p.file)) continue;
-      if (p.file && !(await this.removePackage(p.file, r.id))) continue;
+      let removed: string[] = [];
+      let kept: string[] = [];
+      if (expired) {
+        try {
+          ({ removed, kept } = await this.removeDerivatives(r));
+        } catch {
+          continue; // alerted; tried again at the next sweep
+        }
+      } else if (p.file && !(await this.removePackage(p.file, r.id))) continue;
       const at = now.toISOString();
       const from = r.state;
       this.d.store.transaction(() => {
@@ -384,8 +454,9 @@ export class Workflow {
         rec.package = { ...rec.package!, file: null, removedAt: rec.package!.removedAt ?? at };
         rec.updatedAt = at;
         if (expired) {
-          rec.destruction = { at, by: SYSTEM, reason: 'expired' };
-          rec.history.push({ at, by: SYSTEM, from, to: 'destroyed', note: `expired ${p.expiresAt}` });
+          rec.package.password = null;
+          rec.destruction = { at, by: SYSTEM, reason: 'expired', removed };
+          rec.history.push({ at, by: SYSTEM, from, to: 'destroyed', note: `expired ${p.expiresAt}; removed: ${removed.join(', ')}${kept.length ? `; ${kept.join('; ')}` : ''}` });
           rec.state = 'destroyed';
         } else {
           rec.history.push({ at, by: SYSTEM, from, to: from, note: 'package removed from the box after the delivery grace period' });
@@ -431,6 +502,7 @@ export class Workflow {
   }
 
   async analysisOf(r: ExportRequest): Promise<StoredAnalysis> {
+    this.assertNotDestroyed(r, 'analysis');
     if (!r.analysisKey) throw new VeilportError('CONFLICT', `request ${r.id} has not been analysed yet (it is ${r.state})`);
     const a = await loadAnalysis(analysesDirOf(this.d.dataDir), r.analysisKey);
     if (!a) throw new VeilportError('NOT_FOUND', `the analysis of request ${r.id} is missing from the box; retry the request to analyse again`);

@@ -61,6 +61,9 @@ t.test('every route, every role', async (t) => {
   t.match(spec.openapi, /^3\./);
   for (const r of routes) t.ok(spec.paths[r.url.replace(/:(\w+)/g, '{$1}')], `${r.url} is described`);
 
+  // Refusals are counted per account, route and minute and written when the minute is over (or now).
+  app.denials.flush(true);
   const denied = core.log.list({ limit: 5000 }).filter((e) => e.result === 'denied');
   t.ok(denied.length > 0, `refusals are in the access log (${denied.length})`);
+  t.ok(denied.every((e) => /^refused \d+ time\(s\) in the minute /.test(e.detail ?? '')), 'each with its count and minute');
 });

@@ -7,6 +7,15 @@ const Role = Type.Union(ROLES.map((r) => Type.Literal(r)));
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const Cidrs = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 64 });
 
+/** What a PATCH changed, for its one access-log entry. */
+function describeChange(b: { role?: string; allowedIps?: string[]; disabled?: boolean }): string {
+  const parts: string[] = [];
+  if (b.role !== undefined) parts.push(`role ${b.role}`);
+  if (b.allowedIps !== undefined) parts.push(`allowedIps ${b.allowedIps.length ? b.allowedIps.join(' ') : 'any'}`);
+  if (b.disabled !== undefined) parts.push(b.disabled ? 'disabled' : 'enabled');
+  return parts.join(', ').slice(0, 1000);
+}
+
 export function accountRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   const acc = ctx.accounts;
   return async (app) => {
@@ -54,12 +63,12 @@ export function accountRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       },
       async (req) => {
         const { id } = req.params;
-        let a = acc.get(id);
-        if (req.body.role !== undefined) a = acc.setRole(req.actor.account, id, req.body.role);
-        if (req.body.allowedIps !== undefined) a = acc.setAllowedIps(req.actor.account, id, req.body.allowedIps);
-        if (req.body.disabled !== undefined) a = acc.setDisabled(req.actor.account, id, req.body.disabled);
-        logged(req, 'modify', id, Object.keys(req.body).join(', '));
-        return a;
+        // All changes and their one record in one transaction: all of them, or nothing and no record.
+        return ctx.store.transaction(() => {
+          const a = acc.changeAccount(req.actor.account, id, req.body);
+          logged(req, 'modify', id, describeChange(req.body));
+          return a;
+        });
       },
     );
 

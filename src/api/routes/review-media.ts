@@ -25,6 +25,8 @@ import { encodePng } from '../../util/png.js';
 import { VeilportError } from '../../util/errors.js';
 import type { ApiContext } from '../context.js';
 import { reviewPlan } from '../../workflow/review-plan.js';
+import type { Actor } from '../../workflow/permissions.js';
+import { reviewCacheDirOf } from '../../workflow/derivatives.js';
 
 const Params = Type.Object({ id: Type.String({ pattern: '^\\d{8}-\\d{3,6}$', description: 'YYYYMMDD-NNN' }) });
 /** Width of the review clip: enough to see who is who on a 15-inch screen, quick to encode. */
@@ -51,7 +53,7 @@ function toRgb(f: Frame): Uint8Array {
 
 export function reviewMediaRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   const wf = ctx.workflow;
-  const cacheDir = join(ctx.dataDir, 'review-cache');
+  const cacheDir = reviewCacheDirOf(ctx.dataDir);
   let profile: Promise<Profile> | undefined;
   const profileOf = () => {
     profile ??= selectProfile(ctx.settings.jobs.profile || undefined).then((p) => p.profile);
@@ -63,15 +65,15 @@ export function reviewMediaRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   const logView = (req: { actor: { account: string }; ip: string }, target: string, detail?: string) =>
     ctx.log.append({ account: req.actor.account, ip: req.ip, action: 'view', target, result: 'ok', ...(detail ? { detail } : {}) });
 
-  /** The request in review-able shape: its analysis must exist. */
-  const material = async (id: string) => {
-    const r = wf.load(id);
+  /** The request in review-able shape for `actor` (duties, not destroyed): its analysis must exist. */
+  const material = async (actor: Actor, id: string) => {
+    const r = wf.reviewable(actor, id);
     const a = await wf.analysisOf(r);
     return { r, a, camera: r.cameras[0]!, from: new Date(r.range.from), to: new Date(r.range.to) };
   };
 
-  async function makeClip(id: string): Promise<string> {
-    const { a, camera, from, to } = await material(id);
+  async function makeClip(actor: Actor, id: string): Promise<string> {
+    const { a, camera, from, to } = await material(actor, id);
     const file = join(cacheDir, `${a.key}-${CLIP_WIDTH}.mp4`);
     if (await stat(file).then((s) => s.size > 0, () => false)) return file;
     const pending = making.get(file);
@@ -125,7 +127,7 @@ export function reviewMediaRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       '/api/requests/:id/review/clip',
       { config: { permission: 'review.read' }, schema: { tags: ['review'], summary: 'The analysed range as a small H.264 MP4 for the review screen (approver); logged as a view', params: Params } },
       async (req, reply) => {
-        const file = await makeClip(req.params.id);
+        const file = await makeClip(req.actor, req.params.id);
         logView(req, `request:${req.params.id}/review/clip`);
         const { size } = await stat(file);
         return reply.type('video/mp4').header('content-length', size).header('cache-control', 'private, no-store').send(createReadStream(file));
@@ -147,7 +149,7 @@ export function reviewMediaRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         },
       },
       async (req, reply) => {
-        const { r, a, camera, from, to } = await material(req.params.id);
+        const { r, a, camera, from, to } = await material(req.actor, req.params.id);
         const t = req.query.t ?? 0;
         const masked = req.query.masked ?? true;
         const durationS = (to.getTime() - from.getTime()) / 1000;

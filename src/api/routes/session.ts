@@ -7,7 +7,31 @@ import type { ApiContext } from '../context.js';
 const AccountId = Type.String({ minLength: 1, maxLength: 64 });
 const Password = Type.String({ minLength: 1, maxLength: 256 });
 
+/** What login does to an id ("Kim " typed on the touchscreen means kim). */
+export const normaliseLoginId = (raw: string) => raw.trim().toLowerCase();
+
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** A JSON string literal with every control and separator character as \\uXXXX (safe in one log line). */
+export function escapeText(raw: string): string {
+  return JSON.stringify(raw).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function sessionRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+  /**
+   * Every failed login is in the access log, whatever the id looked like: the account as
+   * login normalised it (the one whose password was tried), and the id as typed, escaped
+   * as a JSON string, when it differs. An id that normalises to nothing or to something
+   * unprintable is recorded with no account, the escaped form saying what it was.
+   */
+  const recordFailedLogin = (raw: string, ip: string, code: string) => {
+    const id = normaliseLoginId(raw);
+    const printable = id !== '' && !UNPRINTABLE.test(id) && id.length <= 64;
+    const typed = id === raw ? '' : `; typed ${escapeText(raw).slice(0, 200)}`;
+    ctx.log.append({ account: printable ? id : null, ip, action: 'login-failed', target: printable ? `account:${id}` : '', result: 'denied', detail: `${code}${typed}` });
+  };
+
   const cookie = (token: string, maxAgeS: number) =>
     `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${ctx.settings.server.tlsCert ? '; Secure' : ''}`;
   return async (app) => {
@@ -41,9 +65,7 @@ export function sessionRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           const maxAge = Math.max(1, Math.round((Date.parse(s.expiresAt) - Date.now()) / 1000));
           return reply.header('set-cookie', cookie(s.token, maxAge)).send(s);
         } catch (e) {
-          if (isVeilportError(e)) {
-            ctx.log.append({ account: req.body.id, ip: req.ip, action: 'login-failed', target: `account:${req.body.id}`, result: 'denied', detail: e.code });
-          }
+          recordFailedLogin(req.body.id, req.ip, isVeilportError(e) ? e.code : 'INTERNAL');
           throw e;
         }
       },
