@@ -6,6 +6,7 @@
  * notes and names are typed by people and end up here verbatim.
  */
 import type { LedgerFilter, LedgerRow, LedgerStats } from './ledger.js';
+import type { MaskingTally } from '../workflow/types.js';
 import {
   DELIVERY_LABELS,
   DESTRUCTION_LABELS,
@@ -110,6 +111,44 @@ const L = {
   officer: { ko: '개인영상정보 보호책임자', en: 'Privacy officer' },
 } satisfies Record<string, Bilingual>;
 
+const pct = (share: number): string => `${(share * 100).toFixed(share > 0 && share < 0.001 ? 2 : 1)}%`;
+
+/**
+ * The masking of a sealed package in one line, in both languages: persons masked and left
+ * visible (a merge group counts once; by head or whole body), faces and plates not
+ * attached to a person, vehicles (never masked), unexplained motion and the share of the
+ * picture it covered, and the stretches of weak coverage the masking report names.
+ * Null for a request without a package, or sealed before the tally was kept.
+ */
+export function maskingLine(m: MaskingTally | null | undefined): Bilingual | null {
+  if (!m) return null;
+  const ko: string[] = [];
+  const en: string[] = [];
+  const by = m.personMask === 'body' ? { ko: '전신', en: 'whole body' } : { ko: '머리', en: 'head' };
+  ko.push(`사람(${by.ko}) ${m.persons.masked}명 가림·${m.persons.visible}명 공개`);
+  en.push(`persons (${by.en}) ${m.persons.masked} masked, ${m.persons.visible} left visible`);
+  if (m.faces.masked + m.faces.visible) {
+    ko.push(`얼굴 ${m.faces.masked} 가림·${m.faces.visible} 공개`);
+    en.push(`faces ${m.faces.masked} masked, ${m.faces.visible} visible`);
+  }
+  if (m.plates.masked + m.plates.visible) {
+    ko.push(`번호판 ${m.plates.masked} 가림·${m.plates.visible} 공개`);
+    en.push(`plates ${m.plates.masked} masked, ${m.plates.visible} visible`);
+  }
+  if (m.vehicles) {
+    ko.push(`차량 ${m.vehicles}(가리지 않음)`);
+    en.push(`vehicles ${m.vehicles} (not masked)`);
+  }
+  const dismissed = m.motion.dismissed ? { ko: `, ${m.motion.dismissed}건 해제`, en: `, ${m.motion.dismissed} dismissed` } : { ko: '', en: '' };
+  ko.push(`설명되지 않은 움직임 ${m.motion.masked}건 가림${dismissed.ko}, 화면의 평균 ${pct(m.motion.meanShare)}`);
+  en.push(`unexplained motion ${m.motion.masked} masked${dismissed.en}, ${pct(m.motion.meanShare)} of the picture on average`);
+  if (m.undetectedStretches || m.degradedStretches) {
+    ko.push(`미검출 구간 ${m.undetectedStretches}, 저하 구간 ${m.degradedStretches}`);
+    en.push(`${m.undetectedStretches} undetected and ${m.degradedStretches} degraded stretch(es)`);
+  }
+  return { ko: ko.join('; '), en: en.join('; ') };
+}
+
 /** Print rules: A4, header rows repeated, rows kept whole, colours kept. */
 const STYLE = `
 @page { size: A4 landscape; margin: 12mm 10mm 14mm 10mm; }
@@ -131,6 +170,7 @@ table.ledger { table-layout: fixed; }
 table.ledger col.n { width: 8mm; }
 td .k { color: #444; font-size: 0.85em; }
 td div + div { margin-top: 0.6mm; }
+td div.masking { border-top: 0.5pt solid #bbb; padding-top: 0.6mm; }
 tr.unreadable td { background: #fde8e8; }
 .stats { display: flex; gap: 6mm; align-items: flex-start; break-inside: avoid; page-break-inside: avoid; }
 .stats table { width: auto; }
@@ -156,6 +196,10 @@ export function ledgerReportHtml(rows: LedgerRow[], opts: LedgerReportOptions): 
   const t = (iso: string | null) => (iso === null ? '-' : e(zonedDisplay(iso, LEDGER_TIME_ZONE)));
   const line = (k: Bilingual, v: string) => `<div><span class="k">${e(first(k))} · ${e(second(k))}</span> ${v}</div>`;
   const text = (s: string | null) => (s === null || s === '' ? '-' : e(s));
+  const maskingCell = (m: MaskingTally | null) => {
+    const l = maskingLine(m);
+    return l ? `<div class="masking">${e(first(l))}<br><span class="sec">${e(second(l))}</span></div>` : '';
+  };
 
   const f = opts.filter;
   const filterParts: string[] = [];
@@ -193,6 +237,7 @@ export function ledgerReportHtml(rows: LedgerRow[], opts: LedgerReportOptions): 
         line(L.batch, e(inline(r.batch ? YES : NO))),
         line(L.unmasked, String(r.unmaskedCount)),
         line(L.regions, String(r.manualRegionCount)),
+        maskingCell(r.masking),
       ].join(''),
       [
         line(L.pkg, text(r.packageId)),

@@ -20,6 +20,7 @@ import {
   type Delivery,
   type Destruction,
   type ExportRequest,
+  type MaskingTally,
   type RequestState,
   type RequesterType,
 } from '../workflow/types.js';
@@ -41,6 +42,7 @@ import {
   zonedParts,
   type Bilingual,
 } from './ledger-labels.js';
+import { maskingLine } from './ledger-report.js';
 
 export { ledgerReportHtml, type LedgerReportOptions } from './ledger-report.js';
 export { NO_EXPIRY, maskName } from './ledger-labels.js';
@@ -92,6 +94,8 @@ export interface LedgerRow {
   maskStyle: MaskStyle;
   unmaskedCount: number;
   manualRegionCount: number;
+  /** What the sealed package masks, in figures; null before sealing or for older records. */
+  masking: MaskingTally | null;
   packageId: string | null;
   issuedAt: string | null;
   /** The package's expiry; NO_EXPIRY where none can be set; null while nothing is issued. */
@@ -207,6 +211,7 @@ export function ledgerRows(requests: ExportRequest[], dataKey: DataKey): LedgerR
       maskStyle: r.review.style,
       unmaskedCount: r.review.unmasked.length,
       manualRegionCount: r.review.manualRegions.length,
+      masking: pkg?.masking ?? null,
       packageId: pkg?.packageId ?? null,
       issuedAt: pkg?.issuedAt ?? null,
       expiresAt,
@@ -268,6 +273,7 @@ export const LEDGER_COLUMNS: readonly LedgerColumn[] = [
   { label: { ko: '일괄 처리', en: 'Batch' }, value: (r) => lbl(r.batch ? YES : NO) },
   { label: { ko: '비마스킹 대상 수', en: 'Unmasked tracks' }, value: (r) => String(r.unmaskedCount) },
   { label: { ko: '수동 마스킹 영역 수', en: 'Manual regions' }, value: (r) => String(r.manualRegionCount) },
+  { label: { ko: '마스킹 요약', en: 'Masking summary' }, value: (r) => lbl(maskingLine(r.masking) ?? undefined) },
   { label: { ko: '패키지 ID', en: 'Package ID' }, value: (r) => opt(r.packageId) },
   { label: { ko: '발급일시', en: 'Issued at' }, value: (r) => time(r.issuedAt) },
   { label: { ko: '만료일시', en: 'Expires at' }, value: (r) => (r.expiresAt === NO_EXPIRY ? lbl(NO_EXPIRY_LABEL) : time(r.expiresAt)) },
