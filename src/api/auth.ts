@@ -1,6 +1,6 @@
 /**
- * Every request passes here: the global IP allow-list, the body type of state-changing
- * requests, then (for routes that need it) the session, the cross-site checks
+ * Every request passes here: the global IP allow-list, then (for routes that need it)
+ * the session, the cross-site checks and the body type of state-changing requests
  * (cross-site.ts), the forced password change, and the route's permission. Refusals
  * of a signed-in account (role, duties, cross-site) are counted in the access log,
  * aggregated per account, route and minute (denials.ts).
@@ -55,9 +55,9 @@ export function registerAuth(app: FastifyInstance, ctx: ApiContext): DenialLog {
       // A route that forgot to say who may call it is closed, not open.
       throw new VeilportError('FORBIDDEN', 'this route has no access rule');
     }
-    checkContentType(req);
     if (!permission) {
       checkSameOrigin(req, false);
+      checkContentType(req);
       return;
     }
     const bearer = bearerOf(req);
@@ -66,7 +66,9 @@ export function registerAuth(app: FastifyInstance, ctx: ApiContext): DenialLog {
     const session = ctx.accounts.authenticate(token, req.ip);
     req.sessionToken = token;
     req.actor = { account: session.account.id, role: session.account.role, ip: req.ip };
+    // After the session is known, so a hostile page's attempt is recorded against the account it rode.
     checkSameOrigin(req, bearer === null);
+    checkContentType(req);
     if (session.mustChangePassword && permission !== 'session.self') {
       throw new VeilportError('PASSWORD_EXPIRED', 'change your password first (POST /api/session/password)');
     }
