@@ -46,6 +46,7 @@ if ! command -v debootstrap >/dev/null 2>&1; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap; } \
     >"/tmp/fresh-check-debootstrap.$$.log" 2>&1 </dev/null ||
     die "cannot make the fresh root: debootstrap is not installed and apt-get install debootstrap failed (log: /tmp/fresh-check-debootstrap.$$.log)"
+  command -v debootstrap >/dev/null 2>&1 || die "cannot make the fresh root: debootstrap is still not on PATH ($PATH) after installing it"
 fi
 
 # --- the same Debian sources as this host, without the non-Debian ones ------------------
@@ -69,9 +70,9 @@ else
   rm -rf "$tmp"
   log "debootstrap $SUITE (minbase) from $MIRROR into $CACHE"
   debootstrap --variant=minbase --arch=amd64 "$SUITE" "$tmp" "$MIRROR" >"$CACHE/debootstrap-$KEY.log" 2>&1 </dev/null || {
-    tail -5 "$CACHE/debootstrap-$KEY.log" >&2
+    why=$(grep '^E:' "$CACHE/debootstrap-$KEY.log" | tail -1)
     rm -rf "$tmp"
-    die "cannot make the fresh root: debootstrap $SUITE from $MIRROR failed (log: $CACHE/debootstrap-$KEY.log)"
+    die "cannot make the fresh root: debootstrap $SUITE from $MIRROR failed${why:+ ($why)} (log: $CACHE/debootstrap-$KEY.log)"
   }
   # The base is debootstrap's root as it is; the package cache it leaves is not needed.
   rm -rf "$tmp/var/cache/apt/archives/"*.deb
