@@ -46,8 +46,10 @@ export interface PersonAnnotation {
   person: string | null;
   /** Every visible pixel of the person (limbs included, carried bags and papers not). */
   body: Box;
-  /** Hair top to chin, ear to ear, inside the body box. */
+  /** Hair top to chin, ear to ear; inside the body box when visible. */
   head: Box;
+  /** false when the head is hidden (behind the sign, inside a car boot): the head box is then estimated. */
+  headVisible: boolean;
   /** "partial": cut by the frame edge or hidden in part behind something or someone. */
   visibility: 'full' | 'partial';
   /** body.h >= 24: the size the product promises to mask. */
@@ -145,6 +147,7 @@ export function loadVtestTruth(): VtestTruth {
       if (typeof p.id !== 'string' || ids.has(p.id)) throw new Error(`${VTEST_TRUTH_PATH}: ${where}: id missing or repeated`);
       ids.add(p.id);
       if (p.visibility !== 'full' && p.visibility !== 'partial') throw new Error(`${VTEST_TRUTH_PATH}: ${where}: visibility must be full or partial`);
+      if (typeof p.headVisible !== 'boolean') throw new Error(`${VTEST_TRUTH_PATH}: ${where}: headVisible must be true or false`);
       if (typeof p.atLeast24px !== 'boolean') throw new Error(`${VTEST_TRUTH_PATH}: ${where}: atLeast24px must be true or false`);
       if (p.person !== null && typeof p.person !== 'string') throw new Error(`${VTEST_TRUTH_PATH}: ${where}: person must be a string or null`);
       return {
@@ -152,6 +155,7 @@ export function loadVtestTruth(): VtestTruth {
         person: p.person,
         body: box(p.body, `${where} body`),
         head: box(p.head, `${where} head`),
+        headVisible: p.headVisible,
         visibility: p.visibility,
         atLeast24px: p.atLeast24px,
         note: typeof p.note === 'string' ? p.note : '',
