@@ -75,7 +75,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const code = isVeilportError(e) ? e.code : 'INTERNAL';
     const raw = e instanceof Error ? e.message : String(e);
-    const verdict = VERDICT[code];
+    // A package error may name a sharper verdict than its code ("untrusted" is a valid signature by an unknown key).
+    const detailVerdict = isVeilportError(e) && typeof e.details['verdict'] === 'string' ? e.details['verdict'] : undefined;
+    const verdict = detailVerdict ?? VERDICT[code];
     const message = verdict && !raw.startsWith(verdict) ? `${verdict}: ${raw}` : raw;
     if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code, message } }) + '\n');
     process.stderr.write(`veilport: error: ${message}\n`);

@@ -91,8 +91,10 @@ export interface VerifiedPackage {
   signerPublicKey: Uint8Array;
   /** SHA-256(signerPublicKey)[0..16] as hex: what a recipient compares with the issuing office (§6 step 8). */
   fingerprint: string;
-  /** Whether the signer was checked against a trust list (false: self-consistent only). */
+  /** True only when the signer is one of the trusted keys (false: no trust list; the UI then warns instead of saying "authentic"). */
   trusted: boolean;
+  /** The appliance id derived from the signing key (§4.1); the manifest's applianceId equals it. */
+  keyApplianceId: string;
   headerHash: Uint8Array;
   noncePrefix: Uint8Array;
   password: { salt: Uint8Array; nonce: Uint8Array; wrappedKey: Uint8Array };
@@ -145,6 +147,27 @@ function concat(...parts: Uint8Array[]): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/** §4.1: "vp-" + base32(SHA-256(key)[0..10]), RFC 4648 alphabet in lower case, no padding. */
+export function applianceIdOf(publicKey: Uint8Array): string {
+  const bytes = sha256(publicKey).subarray(0, 10);
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (const b of bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(acc >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    acc &= (1 << bits) - 1;
+  }
+  if (bits > 0) out += BASE32[(acc << (5 - bits)) & 31];
+  return 'vp-' + out;
 }
 
 const format = (reason: string, message: string, params: Record<string, string> = {}) => new PackageError('PACKAGE_FORMAT', reason, message, params);
@@ -250,10 +273,19 @@ export async function verifyPackage(src: ByteSource, opts: VerifyOptions = {}): 
   }
   const fingerprint = hex(sha256(signerPublicKey).subarray(0, 16));
   if (!valid) throw new PackageError('PACKAGE_SIGNATURE', 'signature', `signature does not verify with the appliance key in the package (${fingerprint})`, { fingerprint });
-  // 8. Trust.
+  // 8. The appliance id is bound to the key, then the key must be trusted.
+  const keyApplianceId = applianceIdOf(signerPublicKey);
+  if (manifest.applianceId !== keyApplianceId) {
+    throw new PackageError(
+      'PACKAGE_SIGNATURE',
+      'applianceMismatch',
+      `package names appliance ${manifest.applianceId.slice(0, 40)} but is signed by an unknown appliance key ${fingerprint} (whose id is ${keyApplianceId}): re-sealed with another key`,
+      { fingerprint, applianceId: manifest.applianceId.slice(0, 40), keyApplianceId },
+    );
+  }
   const trusted = opts.trustedKeys;
   if (trusted && !trusted.some((k) => equal(k, signerPublicKey))) {
-    throw new PackageError('PACKAGE_SIGNATURE', 'untrusted', `package is signed by appliance key ${fingerprint}, which is not trusted here`, { fingerprint });
+    throw new PackageError('PACKAGE_SIGNATURE', 'untrusted', `signed by an unknown appliance key ${fingerprint} (${keyApplianceId})`, { fingerprint, keyApplianceId });
   }
   // 9. Chunk records: bounds, canonical sizes, nonces, exact end.
   const chunkSize = manifest.crypto.chunkSize;
@@ -277,7 +309,7 @@ export async function verifyPackage(src: ByteSource, opts: VerifyOptions = {}): 
   if (chunks.length === 0) throw malformed('no chunk records');
   // 10. Expiry (after the signature, so a forged date is never believed).
   checkExpiry(manifest, opts.now ?? new Date());
-  return { manifest, size, signerPublicKey, fingerprint, trusted: trusted !== undefined, headerHash: sha256(header), noncePrefix, password, chunks };
+  return { manifest, size, signerPublicKey, fingerprint, trusted: trusted !== undefined, keyApplianceId, headerHash: sha256(header), noncePrefix, password, chunks };
 }
 
 /** §6 step 10; the player repeats it while a package stays open. */

@@ -15,7 +15,7 @@ interface Config {
   trustedKeys?: string[];
 }
 
-type Message = { kind: 'progress' | 'info' | 'error'; key: string; params: Record<string, string | number>; code?: string };
+type Message = { kind: 'progress' | 'info' | 'warning' | 'error'; key: string; params: Record<string, string | number>; code?: string };
 
 const SCRIPT_ID = 'veilport-player';
 const EXPIRY_CHECK_MS = 15_000;
@@ -109,11 +109,12 @@ function startUi(): void {
       status.append(b, ' ');
     }
     status.append(t(m.key, m.params));
-    if (m.kind === 'info' && pkg) {
+    if ((m.kind === 'info' || m.kind === 'warning') && pkg) {
       const p = document.createElement('div');
       p.className = 'fingerprint';
+      // "Authentic" only for a trusted key; otherwise the unknown-key warning stays in view.
       p.textContent = pkg.trusted ? t('verifiedTrusted', { fingerprint: pkg.fingerprint }) : t('verifiedUntrusted', { fingerprint: pkg.fingerprint });
-      status.append(p);
+      if (m.key !== 'verifiedUnknownKey' || pkg.trusted) status.append(p);
     }
   }
 
@@ -207,6 +208,7 @@ function startUi(): void {
     expiryTimer = overlayTimer = null;
     pkg = null;
     src = null;
+    delete root.dataset.trust;
     duration = 0;
     password.value = '';
     form.hidden = true;
@@ -236,7 +238,9 @@ function startUi(): void {
       renderManifest();
       info.hidden = false;
       form.hidden = false;
-      show({ kind: 'info', key: 'verified', params: {} });
+      root.dataset.trust = verified.trusted ? 'trusted' : 'unknown';
+      if (verified.trusted) show({ kind: 'info', key: 'verified', params: {} });
+      else show({ kind: 'warning', key: 'verifiedUnknownKey', params: { fingerprint: verified.fingerprint, keyApplianceId: verified.keyApplianceId } });
       setState('locked');
       password.focus();
     } catch (e) {
@@ -309,7 +313,7 @@ function startUi(): void {
     noteTiming('startMs', performance.now() - t0);
     video.addEventListener('playing', () => mine === generation && !('firstFrameMs' in timings) && noteTiming('firstFrameMs', performance.now() - t0), { once: true });
     setState('playing');
-    show({ kind: 'info', key: 'playing', params: {} });
+    show(pkg.trusted ? { kind: 'info', key: 'playing', params: {} } : { kind: 'warning', key: 'verifiedUnknownKey', params: { fingerprint: pkg.fingerprint, keyApplianceId: pkg.keyApplianceId } });
     renderOverlay();
     overlayTimer = setInterval(() => {
       renderOverlay();

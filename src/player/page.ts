@@ -35,6 +35,7 @@ body.dragging #drop { border-color: var(--accent); }
 .button:focus-within { outline: 2px solid var(--accent); }
 #status { margin: 12px 0; padding: 10px 14px; border-radius: 6px; min-height: 1.5em; }
 #status.error { background: color-mix(in srgb, var(--bad) 12%, transparent); color: var(--bad); border: 1px solid var(--bad); }
+#status.warning { background: color-mix(in srgb, #b7791f 14%, transparent); color: #8a5a00; border: 1px solid #b7791f; font-weight: 600; }
 #status.info { background: color-mix(in srgb, var(--good) 10%, transparent); border: 1px solid var(--good); }
 #status .fingerprint { font-family: ui-monospace, monospace; font-size: 13px; margin-top: 4px; color: var(--fg); }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }

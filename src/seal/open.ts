@@ -3,7 +3,6 @@
  * and decrypt chunk by chunk. Clear bytes are only yielded to the caller, never written
  * anywhere; whether the caller may write them out is assertExtractAllowed's question.
  */
-import * as fs from 'node:fs/promises';
 import { VeilportError } from '../util/errors.js';
 import { readU32 } from './bytes.js';
 import { CHUNK_HEAD_BYTES, TAG_BYTES } from './constants.js';
@@ -11,13 +10,16 @@ import { readExactly } from './file-io.js';
 import { unwrapWithPassword, unwrapWithRecipient } from './keywrap.js';
 import type { Manifest } from './manifest.js';
 import { decryptChunk, type StreamKey } from './stream.js';
-import { verifyPackageFile, type VerifiedPackage, type VerifyResult } from './verify.js';
+import type { TrustList } from './trust.js';
+import { openRegularFile, verifyPackageFile, type VerifiedPackage, type VerifyResult } from './verify.js';
 
 export interface OpenOptions {
   password?: string;
   /** X25519 secret key of the recipient the package was sealed to. Tried before the password. */
   recipientSecretKey?: Uint8Array;
   now?: Date;
+  /** As for verifyPackage: a package not signed by one of these keys is refused before anything is decrypted. */
+  trust?: TrustList;
   trustedPublicKeys?: Uint8Array[];
 }
 
@@ -64,7 +66,7 @@ export async function openPackageWithInfo(path: string, opts: OpenOptions): Prom
   if (opts.password === undefined && opts.recipientSecretKey === undefined) {
     throw new VeilportError('BAD_INPUT', 'a password or a recipient secret key is needed');
   }
-  const verifyOpts = { now: opts.now, ...(opts.trustedPublicKeys ? { trustedPublicKeys: opts.trustedPublicKeys } : {}) };
+  const verifyOpts = { now: opts.now, ...(opts.trust ? { trust: opts.trust } : {}), ...(opts.trustedPublicKeys ? { trustedPublicKeys: opts.trustedPublicKeys } : {}) };
   const v = await verifyPackageFile(path, verifyOpts);
   const contentKey = await unwrap(v, opts);
   const key: StreamKey = { contentKey, noncePrefix: v.header.keys.noncePrefix, headerHash: v.headerHash };
@@ -85,7 +87,7 @@ export async function* openPackage(path: string, opts: OpenOptions): AsyncGenera
 
 async function* decryptChunks(path: string, v: VerifiedPackage, key: StreamKey): AsyncGenerator<Uint8Array> {
   const changed = () => new VeilportError('PACKAGE_TAMPERED', 'package file changed after it was verified');
-  const fh = await fs.open(path, 'r');
+  const fh = await openRegularFile(path);
   try {
     const st = await fh.stat();
     const id = v.identity;

@@ -32,7 +32,7 @@ import { dirOf, fsyncDir, writeAll } from './file-io.js';
 import { encodeHeader, type KeyBlock } from './header.js';
 import { type RandomBytes, wrapForPassword, wrapForRecipient } from './keywrap.js';
 import { buildManifest, checkChunkSize, checkScryptParams, type CryptoParams } from './manifest.js';
-import type { SigningKey } from './signing-key.js';
+import { applianceIdFor, type SigningKey } from './signing-key.js';
 import { chunkNonce, encryptChunk, rechunk, type StreamKey } from './stream.js';
 
 export interface SealOptions {
@@ -78,8 +78,10 @@ function checkSigner(s: SigningKey): void {
   if (!equalBytes(ed25519.getPublicKey(s.secretKey), s.publicKey)) {
     throw new VeilportError('KEY_ERROR', 'signer public key does not belong to its secret key');
   }
-  if (typeof s.applianceId !== 'string' || s.applianceId.length === 0 || s.applianceId.length > 128) {
-    throw new VeilportError('KEY_ERROR', 'signer applianceId must be a non-empty string of at most 128 characters');
+  // Readers refuse a package whose applianceId is not the one derived from its signing key
+  // (docs/package-format.md §6 step 8): never write one they would refuse.
+  if (s.applianceId !== applianceIdFor(s.publicKey)) {
+    throw new VeilportError('KEY_ERROR', `signer applianceId ${JSON.stringify(String(s.applianceId).slice(0, 40))} is not the id of its public key (${applianceIdFor(s.publicKey)})`);
   }
 }
 

@@ -3,13 +3,14 @@
  * 0600 file in a 0700 directory, and refused when its file permissions or contents
  * would let us sign with a key someone else could have read or planted.
  */
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { VeilportError } from '../util/errors.js';
 import { base32, equalBytes } from './bytes.js';
-import { loadOrCreatePrivateFile } from '../util/private-file.js';
+import { checkPrivate, loadOrCreatePrivateFile } from '../util/private-file.js';
 
 export const SIGNING_KEY_FILE = 'appliance-key.json';
 
@@ -78,4 +79,33 @@ function newKeyFile(): string {
 export async function loadOrCreateSigningKey(dir: string): Promise<SigningKey> {
   const file = path.join(dir, SIGNING_KEY_FILE);
   return parseKeyFile(file, await loadOrCreatePrivateFile(file, 'signing key', newKeyFile));
+}
+
+/**
+ * Reads the appliance's public key and id from `dir/appliance-key.json` without ever
+ * creating a key (a fresh key would make every honest package look forged). The file
+ * and its directory get the same checks as when signing: a key someone else could
+ * have planted is no key to trust.
+ * @returns null when there is no key file; throws KEY_ERROR when it exists but is
+ *   unreadable, too open or malformed.
+ */
+export async function readApplianceKey(dir: string): Promise<{ applianceId: string; publicKey: Uint8Array } | null> {
+  const file = path.join(dir, SIGNING_KEY_FILE);
+  try {
+    await fs.lstat(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw keyError(file, `cannot be examined (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  await checkPrivate(dir, 'dir', 'signing key directory');
+  await checkPrivate(file, 'file', 'signing key file');
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    throw keyError(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const k = parseKeyFile(file, text);
+  k.secretKey.fill(0);
+  return { applianceId: k.applianceId, publicKey: k.publicKey };
 }

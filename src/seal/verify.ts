@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -26,13 +27,21 @@ import {
 import { readExactly } from './file-io.js';
 import { decodePrefix, type DecodedHeader } from './header.js';
 import { checkExpiry, type Manifest } from './manifest.js';
-import { publicKeyFingerprint } from './signing-key.js';
+import { applianceIdFor, publicKeyFingerprint } from './signing-key.js';
+import { findTrusted, trustKeys, type TrustList, type TrustSource } from './trust.js';
 import { StructureParser } from './structure.js';
 
 export interface VerifyOptions {
   /** Clock for the expiry check (default: now). */
   now?: Date;
-  /** When given, the signer's public key must be one of these (PACKAGE_SIGNATURE otherwise). */
+  /**
+   * The keys to trust (trust.ts: this box's, --trust-key, the fleet file). When given,
+   * a package signed by any other key is refused: PACKAGE_SIGNATURE "signed by an
+   * unknown appliance key <fingerprint>". Without it the result only says the file is
+   * unchanged since *someone* signed it (`signerTrusted: false`).
+   */
+  trust?: TrustList;
+  /** Bare public keys to trust (shorthand for `trust`; both may be given). */
   trustedPublicKeys?: Uint8Array[];
 }
 
@@ -45,8 +54,10 @@ export interface VerifyResult {
   /** Ed25519 public key that signed the package (from its header), lower-case hex. */
   publicKey: string;
   publicKeyFingerprint: string;
-  /** Whether the signer was checked against `trustedPublicKeys` (false: self-consistent only). */
+  /** True only when the signer is one of the trusted keys (false: no trust list was given). */
   signerTrusted: boolean;
+  /** Which trusted key signed it: its source and label (null without a trust list). */
+  trustedAs: { source: TrustSource; label: string } | null;
   issuedAt: string;
   expiresAt: string | null;
   allowExtract: boolean;
@@ -70,6 +81,12 @@ export interface VerifiedPackage {
 
 const READ_BLOCK = 1024 * 1024;
 
+function mergeTrust(opts: VerifyOptions): TrustList | undefined {
+  if (!opts.trust && !opts.trustedPublicKeys) return undefined;
+  const extra = opts.trustedPublicKeys ? trustKeys(opts.trustedPublicKeys) : { keys: [], notes: [] };
+  return { keys: [...(opts.trust?.keys ?? []), ...extra.keys], notes: opts.trust?.notes ?? [] };
+}
+
 /**
  * Verifies a package file without decrypting it.
  * @throws VeilportError PACKAGE_FORMAT (not a package, unsupported version, truncated,
@@ -82,19 +99,56 @@ export async function verifyPackage(path: string, opts: VerifyOptions = {}): Pro
 
 /** verifyPackage plus the parsed header and offsets, for openPackage. */
 export async function verifyPackageFile(path: string, opts: VerifyOptions = {}): Promise<VerifiedPackage> {
-  let fh: FileHandle;
-  try {
-    fh = await fs.open(path, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new VeilportError('NOT_FOUND', `package file ${path} not found`, { path });
-    throw new VeilportError('PACKAGE_FORMAT', `package file ${path} cannot be opened (${code ?? String(e)})`, { path }, { cause: e });
-  }
+  const fh = await openRegularFile(path);
   try {
     return await verifyOpen(fh, path, opts);
   } finally {
     await fh.close();
   }
+}
+
+/** What a non-regular file is, in words (for the refusal). */
+function kindOf(st: { isFIFO(): boolean; isDirectory(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/**
+ * Opens a package for reading only if it is a regular file. Checked before opening,
+ * because opening a FIFO for reading blocks until a writer appears (forever, for a
+ * reader on the console); opened non-blocking and checked again on the handle, so a
+ * file swapped for a FIFO in between cannot hang us either.
+ * @throws VeilportError NOT_FOUND, PACKAGE_FORMAT (not a regular file, or cannot be opened).
+ */
+export async function openRegularFile(path: string): Promise<FileHandle> {
+  const refuse = (kind: string) => new VeilportError('PACKAGE_FORMAT', `${path} is ${kind}, not a package file: only regular files are read`, { path, kind });
+  let st;
+  try {
+    st = await fs.stat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new VeilportError('NOT_FOUND', `package file ${path} not found`, { path });
+    throw new VeilportError('PACKAGE_FORMAT', `package file ${path} cannot be examined (${code ?? String(e)})`, { path }, { cause: e });
+  }
+  if (!st.isFile()) throw refuse(kindOf(st));
+  let fh: FileHandle;
+  try {
+    fh = await fs.open(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new VeilportError('NOT_FOUND', `package file ${path} not found`, { path });
+    throw new VeilportError('PACKAGE_FORMAT', `package file ${path} cannot be opened (${code ?? String(e)})`, { path }, { cause: e });
+  }
+  const again = await fh.stat();
+  if (!again.isFile() || again.ino !== st.ino || again.dev !== st.dev) {
+    await fh.close();
+    throw refuse(again.isFile() ? 'a file that was replaced while being opened' : kindOf(again));
+  }
+  return fh;
 }
 
 async function verifyOpen(fh: FileHandle, path: string, opts: VerifyOptions): Promise<VerifiedPackage> {
@@ -156,12 +210,37 @@ async function verifyOpen(fh: FileHandle, path: string, opts: VerifyOptions): Pr
     valid = false;
   }
   if (!valid) throw new VeilportError('PACKAGE_SIGNATURE', `signature does not verify with the appliance key in the package (${fingerprint})`);
-  const trusted = opts.trustedPublicKeys;
-  if (trusted && !trusted.some((k) => equalBytes(k, publicKey))) {
-    throw new VeilportError('PACKAGE_SIGNATURE', `package is signed by appliance key ${fingerprint}, which is not trusted here`, { fingerprint });
+
+  // 6. The appliance id is bound to the key: it must be the id derived from the signing
+  // key, so a package re-sealed with another key cannot carry a real box's name.
+  const keyId = applianceIdFor(publicKey);
+  if (manifest.applianceId !== keyId) {
+    throw new VeilportError(
+      'PACKAGE_SIGNATURE',
+      `package names appliance ${manifest.applianceId.slice(0, 40)} but is signed by an unknown appliance key ${fingerprint} (whose id is ${keyId}): re-sealed with another key, not made by that appliance`,
+      { fingerprint, applianceId: manifest.applianceId, keyApplianceId: keyId, verdict: 'forged' },
+    );
   }
 
-  // 6. Chunk records as the header says; 7. not expired (after the signature, so a forged date is never believed).
+  // 7. Trust: the signing key must be one this reader trusts.
+  const list = mergeTrust(opts);
+  let trustedAs: VerifyResult['trustedAs'] = null;
+  if (list) {
+    const k = findTrusted(list, publicKey);
+    if (!k) {
+      throw new VeilportError(
+        'PACKAGE_SIGNATURE',
+        `signed by an unknown appliance key ${fingerprint} (${keyId}): not this box's key, not a --trust-key, not in the fleet trust file; the package is unchanged since that key signed it, but nothing says that key belongs to a Veilport appliance you trust`,
+        { fingerprint, applianceId: keyId, verdict: 'untrusted' },
+      );
+    }
+    if (k.revokedAt !== null) {
+      throw new VeilportError('PACKAGE_SIGNATURE', `signed by appliance key ${fingerprint} (${keyId}), which the fleet trust file revoked on ${k.revokedAt}`, { fingerprint, applianceId: keyId, verdict: 'revoked' });
+    }
+    trustedAs = { source: k.source, label: k.label };
+  }
+
+  // 8. Chunk records as the header says; 9. not expired (after the signature, so a forged date is never believed).
   if (parser.chunkError) throw parser.chunkError;
   checkExpiry(manifest, opts.now ?? new Date());
 
@@ -174,7 +253,8 @@ async function verifyOpen(fh: FileHandle, path: string, opts: VerifyOptions): Pr
     applianceId: manifest.applianceId,
     publicKey: bytesToHex(publicKey),
     publicKeyFingerprint: fingerprint,
-    signerTrusted: trusted !== undefined,
+    signerTrusted: trustedAs !== null,
+    trustedAs,
     issuedAt: manifest.issuedAt,
     expiresAt: manifest.expiresAt,
     allowExtract: manifest.allowExtract,

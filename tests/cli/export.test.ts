@@ -54,7 +54,7 @@ t.test('analyse lists tracks with thumbnails; export leaves the chosen one visib
   t.equal(e.code, 0, e.err);
   const result = JSON.parse(e.out);
   t.equal(result.tracksUnmasked, 1);
-  const v = await run(['verify', out, '--json']);
+  const v = await run(['verify', out, '--data', data, '--json']);
   t.equal(v.code, 0, v.err);
   const manifest = JSON.parse(v.out).manifest;
   t.equal(manifest.caseId, 'C-77');
@@ -65,7 +65,7 @@ t.test('analyse lists tracks with thumbnails; export leaves the chosen one visib
   t.ok(manifest.masking.models.every((m: { sha256: string }) => /^[0-9a-f]{64}$/.test(m.sha256)), 'model hashes recorded');
 
   const clear = join(dir, 'clear.mp4');
-  const x = await run(['open', out, '--password-file', pw, '--extract', clear]);
+  const x = await run(['open', out, '--data', data, '--password-file', pw, '--extract', clear]);
   t.equal(x.code, 0, x.err);
   const times: number[] = [];
   const piece = { file: clear, segmentStart: new Date(0), inpointNs: 0, outpointNs: 20e9, codec: 'h264' as const, container: 'mp4' as const, width: W, height: H };
@@ -81,7 +81,7 @@ t.test('analyse lists tracks with thumbnails; export leaves the chosen one visib
 t.test('a package made without --allow-extract refuses to be extracted', async (t) => {
   const out = join(dir, 'sealed-only.vpkg');
   t.equal((await run(['export', ...range, '--out', out, '--password-file', pw])).code, 0);
-  const x = await run(['open', out, '--password-file', pw, '--extract', join(dir, 'nope.mp4')]);
+  const x = await run(['open', out, '--data', data, '--password-file', pw, '--extract', join(dir, 'nope.mp4')]);
   t.equal(x.code, 1);
   t.match(x.err, /extract/i);
   t.notOk(existsSync(join(dir, 'nope.mp4')));
@@ -93,11 +93,11 @@ t.test('verify fails with one line for a tampered package', async (t) => {
   bytes[bytes.length >> 1] ^= 1;
   const bad = join(dir, 'tampered.vpkg');
   writeFileSync(bad, bytes);
-  const v = await run(['verify', bad]);
+  const v = await run(['verify', bad, '--data', data]);
   t.equal(v.code, 1);
   t.match(v.err, /^veilport: error: tampered: /);
   t.equal(v.err.trim().split('\n').length, 1, 'one line');
-  const j = await run(['verify', bad, '--json']);
+  const j = await run(['verify', bad, '--data', data, '--json']);
   t.equal(JSON.parse(j.out).error.code, 'PACKAGE_TAMPERED');
 });
 
@@ -139,7 +139,7 @@ t.test('manual regions and privacy zones are masked in the delivered video', asy
   const e = await run(['export', ...range, '--out', out, '--password-file', pw, '--style', 'solid', '--allow-extract', '--region', '20,20,120,60@2-5', '--privacy-zones', zones]);
   t.equal(e.code, 0, e.err);
   const clear = join(dir, 'regions.mp4');
-  t.equal((await run(['open', out, '--password-file', pw, '--extract', clear])).code, 0);
+  t.equal((await run(['open', out, '--data', data, '--password-file', pw, '--extract', clear])).code, 0);
   const piece = { file: clear, segmentStart: new Date(0), inpointNs: 0, outpointNs: 20e9, codec: 'h264' as const, container: 'mp4' as const, width: W, height: H };
   const mean = (d: Buffer, stride: number, x: number, y: number, w: number, h: number) => {
     let s = 0;

@@ -23,7 +23,8 @@ let built: Awaited<ReturnType<typeof buildVectors>>;
 let session: Session;
 t.before(async () => {
   built = await buildVectors(dir);
-  session = await startSession(dir);
+  // The page trusts what the CLI is told to trust (--trust-key), so both can agree on every vector.
+  session = await startSession(dir, 'player.html', built.trustedKeys.flatMap((k) => ['--trust-key', Buffer.from(k).toString('hex')]));
 });
 t.teardown(() => session?.close());
 
@@ -44,7 +45,7 @@ async function pageVerdict(page: Page, v: Vector): Promise<Outcome & { verdict: 
 
 t.test('CLI and page agree on every vector, with the right message', async (t) => {
   const { vectors } = built;
-  const cli = await cliVerdicts(vectors, dir);
+  const cli = await cliVerdicts(vectors, dir, built.trustedKeys);
   const page = await session.newPage();
   await page.goto(session.playerUrl);
   t.equal(await page.locator('input[type=file]').count(), 1, 'one file input');
@@ -118,6 +119,29 @@ t.test('a player that pins the appliance key refuses other appliances', async (t
     t.same(pinned.refused, [], 'no request left the page');
   } finally {
     await pinned.close();
+  }
+});
+
+t.test('a player that pins no key warns "unknown appliance key" instead of saying authentic', async (t) => {
+  const bare = await startSession(dir, 'unpinned.html');
+  try {
+    const page = await bare.newPage();
+    await page.goto(bare.playerUrl);
+    const good = await choose(page, built.vectors.find((v) => v.name === 'good')!.path);
+    t.equal(good.state, 'locked', 'it can still be opened');
+    t.equal(good.reason, 'verifiedUnknownKey');
+    t.equal(await page.evaluate(() => document.getElementById('status')!.className), 'warning');
+    t.equal(await page.evaluate(() => document.documentElement.dataset.trust), 'unknown');
+    t.match(good.text, /알 수 없는 장비 키가 서명한 패키지/);
+    t.notMatch(good.text, /확인 완료|신뢰하는 발급 장비/, 'never the "verified / trusted" wording');
+    t.comment(good.text);
+    const forged = await choose(page, built.vectors.find((v) => v.name.startsWith('re-sealed under another key'))!.path);
+    t.equal(forged.code, 'PACKAGE_SIGNATURE');
+    t.equal(forged.reason, 'applianceMismatch', 'the forgery is refused even unpinned');
+    t.comment(forged.text);
+    t.same(bare.refused, [], 'no request left the page');
+  } finally {
+    await bare.close();
   }
 });
 

@@ -40,12 +40,13 @@ export interface Verdict {
 const errorCode = (r: CliRun) => (JSON.parse(r.out) as { error: { code: string } }).error.code;
 
 /** The CLI's verdicts, in the order of `vectors`. */
-export async function cliVerdicts(vectors: Vector[], dir: string): Promise<Verdict[]> {
+export async function cliVerdicts(vectors: Vector[], dir: string, trustedKeys: Uint8Array[]): Promise<Verdict[]> {
   const commands: string[][] = [];
+  const trust = trustedKeys.flatMap((k) => ['--trust-key', Buffer.from(k).toString('hex')]);
   for (const [i, v] of vectors.entries()) {
     if (v.now) continue;
     await writeFile(join(dir, `pw-${i}.txt`), v.password + '\n');
-    commands.push(['verify', v.path, '--json'], ['open', v.path, '--password-file', join(dir, `pw-${i}.txt`), '--extract', join(dir, `out-${i}.mp4`), '--json']);
+    commands.push(['verify', v.path, ...trust, '--json'], ['open', v.path, ...trust, '--password-file', join(dir, `pw-${i}.txt`), '--extract', join(dir, `out-${i}.mp4`), '--json']);
   }
   const runs = await runCli(commands, dir);
   const verdicts: Verdict[] = [];
@@ -54,9 +55,9 @@ export async function cliVerdicts(vectors: Vector[], dir: string): Promise<Verdi
     if (v.now) {
       // The CLI reads the real clock; its reader, with the vector's clock.
       try {
-        const info = await verifyPackage(v.path, { now: v.now });
+        const info = await verifyPackage(v.path, { now: v.now, trustedPublicKeys: trustedKeys });
         const parts: Uint8Array[] = [];
-        for await (const p of openPackage(v.path, { password: v.password, now: v.now })) parts.push(p);
+        for await (const p of openPackage(v.path, { password: v.password, now: v.now, trustedPublicKeys: trustedKeys })) parts.push(p);
         verdicts.push({ code: null, packageId: info.packageId, video: Buffer.concat(parts) });
       } catch (e) {
         verdicts.push({ code: (e as { code: string }).code });

@@ -38,12 +38,12 @@ t.before(async () => {
 });
 
 t.test('CLI and player reader agree on every shared vector', async (t) => {
-  const { vectors, video, signerPublicKey } = built;
+  const { vectors, video, signerPublicKey, trustedKeys } = built;
   t.ok(vectors.length >= 40, `${vectors.length} vectors`);
-  const cliAll = await cliVerdicts(vectors, dir);
+  const cliAll = await cliVerdicts(vectors, dir, trustedKeys);
   for (const [i, v] of vectors.entries()) {
     const cli = cliAll[i]!;
-    const player = await playerVerdict(v);
+    const player = await playerVerdict(v, trustedKeys);
     t.equal(cli.code, v.expect, `${v.name}: CLI says ${cli.code ?? 'ok'}`);
     t.equal(player.code, v.expect, `${v.name}: player says ${player.code ?? 'ok'}`);
     t.equal(player.stage, v.stage, `${v.name}: player decides at the ${v.stage} stage`);
@@ -54,15 +54,22 @@ t.test('CLI and player reader agree on every shared vector', async (t) => {
       if (v.video) t.ok(Buffer.from(player.video!).equals(Buffer.from(video)), `${v.name}: the sealed video`);
     }
   }
-  // A player that pins the appliance key refuses the other appliance's package.
+  // A player that pins only the appliance key refuses the other appliance's package...
   const other = vectors.find((v) => v.name === 'signed by another appliance')!;
   t.equal((await playerVerdict(other, [signerPublicKey])).code, 'PACKAGE_SIGNATURE', 'pinned key: another signer is refused');
   t.equal((await playerVerdict(vectors[0]!, [signerPublicKey])).code, null, 'pinned key: its own signer is accepted');
+  // ...an unpinned one reads it but never calls it trusted (the page then warns instead of "authentic"),
+  const src = bytesSource(new Uint8Array(await readFile(other.path)));
+  t.equal((await verifyPackage(src)).trusted, false, 'unpinned: readable, not trusted');
+  // ...and the forgery carrying our applianceId is refused by both, pinned or not.
+  const forged = vectors.find((v) => v.name.startsWith('re-sealed under another key'))!;
+  const unpinned = await playerVerdict(forged);
+  t.equal(unpinned.reason, 'applianceMismatch', 'unpinned player refuses the forgery');
 });
 
 t.test('verify --json prints the manifest with the package id', async (t) => {
-  const { vectors } = built;
-  const [r] = (await runCli([['verify', vectors[0]!.path, '--json']], dir)) as [{ code: number; out: string; err: string }];
+  const { vectors, signerPublicKey } = built;
+  const [r] = (await runCli([['verify', vectors[0]!.path, '--trust-key', Buffer.from(signerPublicKey).toString('hex'), '--json']], dir)) as [{ code: number; out: string; err: string }];
   t.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
   t.match(j.packageId, /^[0-9a-f]{32}$/);

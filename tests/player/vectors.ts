@@ -12,8 +12,11 @@ import { promisify } from 'node:util';
 import { describePackageLayout } from '../../src/seal/index.js';
 import { makeSigner, redigest, resign, seal, FAST, TRAILER_BYTES, DIGEST_BYTES } from '../seal/helpers.js';
 import { buildVector, VECTOR } from '../seal/vector.js';
+import { forgePackage } from '../seal/forge.js';
 
 const run = promisify(execFile);
+/** The worked example's appliance secret key is 32 bytes of this value (docs/package-format.md §9). */
+const VECTOR_SEED = 0x07;
 
 export const GOOD_PASSWORD = '비밀번호 correct horse';
 
@@ -57,7 +60,12 @@ const at = (bytes: Uint8Array, offset: number, fn: (b: Uint8Array) => void) => {
 };
 
 /** Builds every vector under `dir`. */
-export async function buildVectors(dir: string): Promise<{ vectors: Vector[]; signerPublicKey: Uint8Array; video: Uint8Array }> {
+/**
+ * Builds every vector under `dir`. `trustedKeys` are the keys every reader is told to
+ * trust (the CLI with --trust-key, the player pinned): the vectors' appliance and the
+ * key of the spec's worked example.
+ */
+export async function buildVectors(dir: string): Promise<{ vectors: Vector[]; signerPublicKey: Uint8Array; trustedKeys: Uint8Array[]; video: Uint8Array }> {
   const video = await makeFragmentedMp4(join(dir, 'clip.mp4'));
   const signer = makeSigner(0x21);
   const now = new Date();
@@ -108,9 +116,12 @@ export async function buildVectors(dir: string): Promise<{ vectors: Vector[]; si
   await add('chunks 0 and 1 swapped, re-signed', resign(swapped, signer.secretKey), 'PACKAGE_TAMPERED', 'verify', 'chunksMoved');
   const late = chunk(`chunk[${chunkCount - 2}].ciphertext`);
   await add('ciphertext changed in a late chunk, re-signed', resign(at(good.bytes, late.offset + 9, (b) => (b[0] = b[0]! ^ 4)), signer.secretKey), 'PACKAGE_TAMPERED', 'play', 'chunkTag');
-  // Valid, but from another appliance: fine without a trust list, refused by a player that pins keys.
+  // Valid, but from another appliance: "signed by an unknown appliance key" for every reader that trusts only ours.
   const other = await seal(dir, 'other-signer.vpkg', video, { signer: makeSigner(0x33), manifest, now, chunkSize, password: GOOD_PASSWORD, scrypt: FAST });
-  vectors.push({ name: 'signed by another appliance', path: other.path, password: GOOD_PASSWORD, expect: null, stage: 'ok', video: true });
+  vectors.push({ name: 'signed by another appliance', path: other.path, password: GOOD_PASSWORD, expect: 'PACKAGE_SIGNATURE', stage: 'verify', video: true, reason: 'untrusted' });
+  // The forgery of issue 14: the footage re-sealed under another key with our applianceId, extractable, never expiring.
+  const forged = await forgePackage({ manifest: { ...manifest, applianceId: signer.applianceId, expiresAt: null, allowExtract: true }, video, password: GOOD_PASSWORD, secretKey: makeSigner(0x44).secretKey, chunkSize });
+  await add('re-sealed under another key with our applianceId', forged, 'PACKAGE_SIGNATURE', 'verify', 'applianceMismatch');
   // Cut, padded, not a package, another version, empty.
   await add('truncated', good.bytes.subarray(0, Math.floor(good.bytes.length * 0.6)), 'PACKAGE_FORMAT', 'verify', 'incomplete');
   await add('bytes appended', Uint8Array.from([...good.bytes, 0]), 'PACKAGE_FORMAT', 'verify', 'incomplete');
@@ -129,5 +140,5 @@ export async function buildVectors(dir: string): Promise<{ vectors: Vector[]; si
   await add('spec worked example (today)', example, 'PACKAGE_EXPIRED', 'verify', 'expired', { password: VECTOR.password, video: false });
   await add('spec worked example (on 2026-03-01)', example, null, 'ok', undefined, { password: VECTOR.password, now: VECTOR.now, video: false });
   await add('spec worked example, wrong password', example, 'WRONG_PASSWORD', 'unlock', 'wrongPassword', { password: 'Correct horse battery', now: VECTOR.now, video: false });
-  return { vectors, signerPublicKey: signer.publicKey, video };
+  return { vectors, signerPublicKey: signer.publicKey, trustedKeys: [signer.publicKey, makeSigner(VECTOR_SEED).publicKey], video };
 }

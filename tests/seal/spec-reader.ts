@@ -34,6 +34,17 @@ const fail = (code: string, msg: string): never => {
 export interface Credentials {
   password?: string;
   recipientSecretKey?: Uint8Array;
+  /** §6 step 8: when given, the signer must be one of these keys. */
+  trustedKeys?: Uint8Array[];
+}
+
+/** §4.1: "vp-" + lower-case RFC 4648 base32 (no padding) of SHA-256(key)[0..10]. */
+function applianceId(key: Uint8Array): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  const bits = [...sha256(key).subarray(0, 10)].map((x) => x.toString(2).padStart(8, '0')).join('');
+  let out = '';
+  for (let i = 0; i < bits.length; i += 5) out += alphabet[parseInt(bits.slice(i, i + 5).padEnd(5, '0'), 2)];
+  return 'vp-' + out;
 }
 
 export async function specOpen(b: Uint8Array, cred: Credentials, now: Date): Promise<{ manifest: Record<string, any>; video: Uint8Array }> {
@@ -78,6 +89,9 @@ export async function specOpen(b: Uint8Array, cred: Credentials, now: Date): Pro
   // 6. signature
   const msg = concatBytes(enc.encode('veilport/package/v1/signature'), digest);
   if (!ed25519.verify(b.subarray(dataEnd + 32, dataEnd + 96), msg, signerPublicKey, { zip215: false })) fail('PACKAGE_SIGNATURE', 'signature');
+  // 6b. the applianceId is the signing key's, then the key is trusted
+  if (manifest.applianceId !== applianceId(signerPublicKey)) fail('PACKAGE_SIGNATURE', 'applianceId is not the signing key\'s');
+  if (cred.trustedKeys && !cred.trustedKeys.some((k) => same(k, signerPublicKey))) fail('PACKAGE_SIGNATURE', 'unknown appliance key');
   // 7. chunk records
   const chunks: Array<{ at: number; len: number; final: boolean }> = [];
   for (let q = 14 + H; q < dataEnd; ) {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { concatBytes } from '@noble/hashes/utils.js';
-import { describePackageLayout, openPackage, verifyPackage, type Region } from '../../src/seal/index.js';
+import { describePackageLayout, openPackage, publicKeyFingerprint, verifyPackage, type Region } from '../../src/seal/index.js';
 import { chunkNonce } from '../../src/seal/stream.js';
 import { NOW, PASSWORD, TRAILER_BYTES, collect, makeSigner, pattern, redigest, resign, seal, writeBytes } from './helpers.js';
 
@@ -187,17 +187,23 @@ t.test('signer trust', async (t) => {
   const dir = t.testdir();
   const s = await seal(dir, 'p.vpkg', pattern(100));
   const other = makeSigner(42);
-  await t.rejects(verifyPackage(s.path, { now: NOW, trustedPublicKeys: [other.publicKey] }), { code: 'PACKAGE_SIGNATURE', message: /not trusted/ });
+  await t.rejects(verifyPackage(s.path, { now: NOW, trustedPublicKeys: [other.publicKey] }), { code: 'PACKAGE_SIGNATURE', message: /^signed by an unknown appliance key [0-9a-f]{32} / });
   await t.rejects(verifyPackage(s.path, { now: NOW, trustedPublicKeys: [] }), { code: 'PACKAGE_SIGNATURE' });
-  // An attacker re-signing with their own key and putting it in the header: self-consistent, untrusted.
+  const own = await verifyPackage(s.path, { now: NOW, trustedPublicKeys: [s.signer.publicKey] });
+  t.equal(own.signerTrusted, true, 'its own key is trusted');
+  t.same(own.trustedAs, { source: 'trust-key', label: 'given key' });
+  t.equal((await verifyPackage(s.path, { now: NOW })).signerTrusted, false, 'without a trust list only self-consistency is proven');
+  // An attacker re-signing with their own key, put in the header, keeping the real
+  // applianceId: the id is not the key's, so every reader refuses it, trust list or not.
   const bad = Uint8Array.from(s.bytes);
   const k = regionOf(describePackageLayout(s.bytes), 'header.keys.signerPublicKey');
   bad.set(other.publicKey, k.offset);
   const p = await writeBytes(dir, 'resigned.vpkg', resign(bad, other.secretKey));
-  const r = await verifyPackage(p, { now: NOW });
-  t.equal(r.signerTrusted, false, 'without a trust list only self-consistency is proven');
-  await t.rejects(verifyPackage(p, { now: NOW, trustedPublicKeys: [s.signer.publicKey] }), { code: 'PACKAGE_SIGNATURE' });
+  const forged = new RegExp(`^package names appliance ${s.signer.applianceId} but is signed by an unknown appliance key ${publicKeyFingerprint(other.publicKey)}`);
+  await t.rejects(verifyPackage(p, { now: NOW }), { code: 'PACKAGE_SIGNATURE', message: forged });
+  await t.rejects(verifyPackage(p, { now: NOW, trustedPublicKeys: [s.signer.publicKey] }), { code: 'PACKAGE_SIGNATURE', message: forged });
   await t.rejects(collect(openPackage(p, { ...opts, trustedPublicKeys: [s.signer.publicKey] })), { code: 'PACKAGE_SIGNATURE' });
+  await t.rejects(collect(openPackage(p, opts)), { code: 'PACKAGE_SIGNATURE' }, 'opening refuses it too, before any chunk');
 });
 
 t.test('expiry', async (t) => {

@@ -196,13 +196,13 @@ t.test('an export made with the command line carries its package id', async (t) 
   const pkg = join(dir, 'cli.vpkg');
   const [e, v] = await runCli([
     ['export', '--recordings', join(dir, 'rec2'), '--camera', 'hall', '--from', '2026-03-01T00:00:00Z', '--to', '2026-03-01T00:00:04Z', '--data', join(dir, 'data2'), '--mask', 'motion', '--out', pkg, '--password-file', pw, '--allow-extract', '--quiet', '--json'],
-    ['verify', pkg, '--json'],
+    ['verify', pkg, '--data', join(dir, 'data2'), '--json'],
   ], dir);
   t.equal(e!.code, 0, e!.err);
   const manifest = JSON.parse(v!.out).manifest;
   t.equal(manifest.video.watermark, 'veilport/watermark/v1', 'the manifest says the video is watermarked');
   const clear = join(dir, 'cli.mp4');
-  const [x, tr] = await runCli([['open', pkg, '--password-file', pw, '--extract', clear], ['trace', clear]], dir);
+  const [x, tr] = await runCli([['open', pkg, '--data', join(dir, 'data2'), '--password-file', pw, '--extract', clear], ['trace', clear]], dir);
   t.equal(x!.code, 0, x!.err);
   t.equal(tr!.code, 0, tr!.out);
   t.match(tr!.out, new RegExp(`^watermark found: package ${manifest.packageId}\\n`), tr!.out.split('\n')[0]);
