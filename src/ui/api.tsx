@@ -104,7 +104,14 @@ export interface RequestView {
   expiresAfterDays: number | null;
   targets: string[];
   batch: boolean;
-  review: { style: string; unmasked: number[]; manualRegions: { x: number; y: number; w: number; h: number; fromNs: number; toNs: number }[]; reviewedBy: string | null };
+  review: {
+    style: string;
+    unmasked: number[];
+    manualRegions: { x: number; y: number; w: number; h: number; fromNs: number; toNs: number }[];
+    personMask?: PersonMask;
+    groups?: number[][];
+    reviewedBy: string | null;
+  };
   history: HistoryEntry[];
   failure: string | null;
   package: { packageId: string; issuedAt: string; expiresAt: string | null; bytes: number; removedAt: string | null } | null;
@@ -130,12 +137,51 @@ export interface Status {
   lastExports: { requestId: string; state: State; issuedAt: string; expiresAt: string | null }[];
 }
 
+export type Target = 'person' | 'vehicle' | 'face' | 'plate' | 'motion';
+export type PersonMask = 'head' | 'body';
+
 export interface Track {
   id: number;
-  target: string;
+  target: Target;
+  /** Model class of vehicles (car, bus...). */
+  label?: string;
+  /** The person track a face belongs to: shown, masked and left visible with that person. */
+  ownerId?: number;
+  /** Index into Tracks.groups, or null. */
+  group: number | null;
   fromSeconds: number;
   toSeconds: number;
   detections: number;
+  /** Left visible by the saved decision (own choice, group or person). */
   unmasked: boolean;
   points: { t: number; x: number; y: number; w: number; h: number }[];
+}
+
+export interface ReportStretch {
+  fromS: number;
+  toS: number;
+  frames: number;
+}
+
+/** The masking report of the current decision (src/masking/report.ts), as the API gives it. */
+export interface MaskingReport {
+  frames: number;
+  coastLimitS: number;
+  tracks: { id: number; target: Target; masked: boolean; fromS: number; toS: number; framesDetected: number; framesInferred: number; minHeightPx: number; minScore: number }[];
+  undetected: (ReportStretch & { trackId: number })[];
+  degraded: (ReportStretch & { reason: string })[];
+  unexplainedMotion: { tracks: number; frames: number; meanShare: number; maxShare: number };
+  maskedSharePerSecond: number[];
+  maskedShare: { mean: number; max: number };
+}
+
+/** GET /api/requests/:id/tracks */
+export interface Tracks {
+  width: number;
+  height: number;
+  durationSeconds: number;
+  personMask: PersonMask;
+  groups: number[][];
+  tracks: Track[];
+  report: MaskingReport;
 }

@@ -1,14 +1,22 @@
 /**
  * Masking review (privacy officer): the analysed clip with every track's box drawn over
- * it, a scrubber, one card per track (tap: masked <-> visible), manual regions drawn,
- * moved and deleted on the picture with a time span, the style, a masked preview frame,
- * and confirm. Every change is saved at once (PUT /review); a failed save keeps the
+ * it (a masked person's head as the render masks it), a scrubber with the masked share of
+ * the picture per second under it, and the tracks in sections: persons (one card per
+ * person, attached faces shown with their person; several cards can be merged as the
+ * same person, and unmerged), unattached faces and plates, unexplained motion (masked;
+ * the reviewer may dismiss one), vehicles (for information: never masked). Head or whole
+ * body for persons, manual regions drawn, moved and deleted on the picture with a time
+ * span, the style, a masked preview frame, the masking report, and confirm. Every change
+ * is saved at once (PUT /review) and the report asked for again; a failed save keeps the
  * local decision on screen with the error, to be saved again.
  */
+import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type RequestView, type Track } from './api';
+import { api, type PersonMask, type RequestView, type Track, type Tracks } from './api';
 import { useT, type Key } from './i18n';
 import { Choice, ErrorBox, Field } from './widgets';
+import { MaskStrip, ReportSummary } from './review-report';
+import { buildUnits, headBox, mergeUnits, toggleUnit, unitVisible, unmergeUnit, visibleSet, type Section, type Unit } from './review-units';
 
 interface Region {
   x: number;
@@ -17,12 +25,6 @@ interface Region {
   h: number;
   fromSeconds: number;
   toSeconds: number;
-}
-interface Tracks {
-  width: number;
-  height: number;
-  durationSeconds: number;
-  tracks: Track[];
 }
 type Style = 'mosaic' | 'blur' | 'solid';
 
@@ -49,8 +51,11 @@ export function Review({ id }: { id: string }) {
   const [data, setData] = useState<Tracks>();
   const [loadError, setLoadError] = useState<unknown>();
   const [unmasked, setUnmasked] = useState<number[]>([]);
+  const [groups, setGroups] = useState<number[][]>([]);
+  const [personMask, setPersonMask] = useState<PersonMask>('head');
   const [regions, setRegions] = useState<Region[]>([]);
   const [style, setStyle] = useState<Style>('mosaic');
+  const [chosen, setChosen] = useState<string[]>([]);
   const [now, setNow] = useState(0);
   const [playing, setPlaying] = useState(false);
   const [videoOk, setVideoOk] = useState(true);
@@ -67,11 +72,15 @@ export function Review({ id }: { id: string }) {
   const stage = useRef<HTMLDivElement>(null);
   const svg = useRef<SVGSVGElement>(null);
   const drag = useRef<{ kind: 'draw' | 'move'; x0: number; y0: number; index?: number; orig?: Region } | null>(null);
+  /** Saves answer in order; only the newest one's report is shown. */
+  const saveSeq = useRef(0);
 
   useEffect(() => {
     Promise.all([api<Tracks>('GET', `/api/requests/${id}/tracks`), api<RequestView>('GET', `/api/requests/${id}`)]).then(([tr, r]) => {
       setData(tr);
       setUnmasked(r.review.unmasked);
+      setGroups(r.review.groups ?? []);
+      setPersonMask(r.review.personMask ?? 'head');
       setStyle(r.review.style as Style);
       setRegions(r.review.manualRegions.map((m) => ({ x: m.x, y: m.y, w: m.w, h: m.h, fromSeconds: m.fromNs / 1e9, toSeconds: m.toNs / 1e9 })));
     }, setLoadError);
@@ -94,18 +103,31 @@ export function Review({ id }: { id: string }) {
     return () => cancelAnimationFrame(raf);
   }, [playing]);
 
-  const save = async (next: { unmasked?: number[]; regions?: Region[]; style?: Style }) => {
+  const save = async (next: { unmasked?: number[]; regions?: Region[]; style?: Style; groups?: number[][]; personMask?: PersonMask }) => {
     const body = {
       style: next.style ?? style,
       unmasked: next.unmasked ?? unmasked,
+      groups: next.groups ?? groups,
+      personMask: next.personMask ?? personMask,
       manualRegions: (next.regions ?? regions).map((r) => ({ x: Math.round(r.x), y: Math.round(r.y), w: Math.max(1, Math.round(r.w)), h: Math.max(1, Math.round(r.h)), fromSeconds: round1(r.fromSeconds), toSeconds: round1(r.toSeconds) })),
     };
+    const seq = ++saveSeq.current;
     setSaveState('saving');
     setError(undefined);
     try {
-      await api('PUT', `/api/requests/${id}/review`, body);
-      setSaveState('saved');
+      const saved = await api<RequestView>('PUT', `/api/requests/${id}/review`, body);
+      // The box normalises (a visible member makes its group visible): show what it kept.
+      if (seq === saveSeq.current) {
+        setUnmasked(saved.review.unmasked);
+        setGroups(saved.review.groups ?? []);
+      }
       setDirty(false);
+      // The report is of the saved decision: ask for it again.
+      const fresh = await api<Tracks>('GET', `/api/requests/${id}/tracks`);
+      if (seq === saveSeq.current) {
+        setData(fresh);
+        setSaveState('saved');
+      }
       return true;
     } catch (e) {
       setError(e);
@@ -117,16 +139,35 @@ export function Review({ id }: { id: string }) {
 
   if (!data) return <section class="card">{loadError ? <ErrorBox error={loadError} /> : t('loading')}</section>;
   const dur = data.durationSeconds;
+  const units = buildUnits(data.tracks, groups);
+  const visible = visibleSet(data.tracks, unmasked, groups);
+  const isVisible = (u: Unit) => unitVisible(u, visible);
+  const chosenUnits = units.filter((u) => chosen.includes(u.key));
+  const mixed = new Set(chosenUnits.map((u) => u.target)).size > 1;
 
   const seek = (s: number) => {
     const v = Math.max(0, Math.min(dur - 0.05, s));
     setNow(v);
     if (video.current && videoOk) video.current.currentTime = v;
   };
-  const toggleTrack = (tid: number) => {
-    const next = unmasked.includes(tid) ? unmasked.filter((x) => x !== tid) : [...unmasked, tid].sort((a, b) => a - b);
+  const toggleUnitDecision = (u: Unit) => {
+    const next = toggleUnit(unmasked, u, visible);
     setUnmasked(next);
     void save({ unmasked: next });
+  };
+  const choose = (u: Unit) => setChosen(chosen.includes(u.key) ? chosen.filter((k) => k !== u.key) : [...chosen, u.key]);
+  const merge = () => {
+    const next = mergeUnits(groups, chosenUnits);
+    if (!next) return;
+    setGroups(next);
+    setChosen([]);
+    void save({ groups: next });
+  };
+  const unmerge = (u: Unit) => {
+    const next = unmergeUnit(groups, u);
+    setGroups(next);
+    setChosen(chosen.filter((k) => k !== u.key));
+    void save({ groups: next });
   };
   const setRegion = (i: number, r: Region, persist = true) => {
     const next = regions.map((x, j) => (j === i ? r : x));
@@ -196,6 +237,94 @@ export function Review({ id }: { id: string }) {
   };
 
   const stroke = Math.max(2, data.width / 320);
+  const thumb = (tid: number) => `/api/requests/${id}/tracks/${tid}/thumbnail`;
+  const ids = (u: Unit) => u.ids.map((x) => `#${x}`).join(' + ');
+  const what = (u: Unit) => (u.label ? (t(`label.${u.label}` as Key) === `label.${u.label}` ? u.label : t(`label.${u.label}` as Key)) : t(`target.${u.target}` as Key));
+
+  const card = (u: Unit) => {
+    const vis = isVisible(u);
+    const isChosen = chosen.includes(u.key);
+    const mergeable = u.section === 'persons' || u.section === 'facesPlates';
+    const info = u.section === 'vehicles';
+    const badge = info ? (
+      <span class="badge">{t('notMasked')}</span>
+    ) : (
+      <span class={vis ? 'badge st-delivered' : 'badge st-rejected'}>{vis ? (u.section === 'motion' ? t('dismissed') : t('visible')) : u.target === 'person' ? `${t('masked')} · ${t(`personMask.${personMask}` as Key)}` : t('masked')}</span>
+    );
+    const text = (
+      <span class="track-text">
+        <strong>{ids(u)}</strong> {what(u)}
+        <br />
+        {t('seconds', { a: u.fromSeconds.toFixed(1), b: u.toSeconds.toFixed(1) })} · {t('detections', { n: u.detections })}
+        {u.group !== null && (
+          <>
+            <br />
+            <span class="muted">{t('merged', { n: u.ids.length })}</span>
+          </>
+        )}
+        <br />
+        {badge}
+      </span>
+    );
+    const img = <img src={thumb(u.thumbId)} alt={ids(u)} onError={(e) => e.currentTarget.classList.add('none')} />;
+    return (
+      <div key={u.key} class={`track-card${info ? ' info' : vis ? ' visible' : ''}${isChosen ? ' chosen' : ''}`} data-unit={u.key} data-section={u.section} data-testid="unit-card">
+        {info ? (
+          <div class="track-toggle static">
+            {img}
+            {text}
+          </div>
+        ) : (
+          <button type="button" class="track-toggle" aria-pressed={vis} onClick={() => toggleUnitDecision(u)} data-track={u.ids[0]} data-ids={u.ids.join(',')} data-testid="track-card">
+            {img}
+            {text}
+          </button>
+        )}
+        {u.faces.length > 0 && (
+          <div class="attached" data-testid="attached-faces">
+            {u.faces.slice(0, 4).map((f) => (
+              <img key={f.id} src={thumb(f.id)} alt={`#${f.id}`} onError={(e) => e.currentTarget.classList.add('none')} />
+            ))}
+            <span class="muted">{t('attachedFaces', { ids: u.faces.map((f) => `#${f.id}`).join(', ') })}</span>
+          </div>
+        )}
+        <div class="card-actions">
+          {mergeable && (
+            <button type="button" class={isChosen ? 'small on' : 'small'} aria-pressed={isChosen} onClick={() => choose(u)} data-testid="choose">
+              {isChosen ? '✓ ' : ''}
+              {t('select')}
+            </button>
+          )}
+          {u.group !== null && (
+            <button type="button" class="small" onClick={() => unmerge(u)} data-testid="unmerge">
+              {t('unmerge')}
+            </button>
+          )}
+          {u.section === 'motion' && (
+            <button type="button" class="small" onClick={() => toggleUnitDecision(u)} data-testid="dismiss">
+              {vis ? t('maskAgain') : t('dismiss')}
+            </button>
+          )}
+          <button type="button" class="small" onClick={() => seek(u.fromSeconds)}>
+            {t('jump')}
+          </button>
+        </div>
+      </div>
+    );
+  };
+  const section = (key: Section, title: Key, note: Key, extra?: ComponentChildren) => {
+    const list = units.filter((u) => u.section === key);
+    if (key !== 'persons' && list.length === 0) return null;
+    return (
+      <div class="track-section" data-testid={`section-${key}`}>
+        <h2>{t(title, { n: list.length })}</h2>
+        <p class="muted">{t(note)}</p>
+        {extra}
+        {list.length ? <div class="cards">{list.map(card)}</div> : <p class="muted">{t('noPersons')}</p>}
+      </div>
+    );
+  };
+
   return (
     <div class="review" data-testid="review">
       <section class="card stage-card">
@@ -222,10 +351,12 @@ export function Review({ id }: { id: string }) {
             {data.tracks.map((tr) => {
               const b = boxAt(tr, now);
               if (!b) return null;
-              const vis = unmasked.includes(tr.id);
+              const cls = tr.target === 'vehicle' ? 'trk info' : visible.has(tr.id) ? 'trk visible' : 'trk masked';
+              const head = tr.target === 'person' && personMask === 'head' && !visible.has(tr.id) ? headBox(b) : null;
               return (
-                <g key={tr.id} class={vis ? 'trk visible' : 'trk masked'}>
-                  <rect x={b.x} y={b.y} width={b.w} height={b.h} stroke-width={stroke} />
+                <g key={tr.id} class={cls}>
+                  <rect x={b.x} y={b.y} width={b.w} height={b.h} stroke-width={head ? stroke / 2 : stroke} />
+                  {head && <rect class="head" x={head.x} y={head.y} width={head.w} height={head.h} stroke-width={stroke} />}
                   <text x={b.x + 2} y={Math.max(14, b.y - 4)} font-size={Math.max(12, data.height / 28)}>
                     #{tr.id}
                   </text>
@@ -240,19 +371,22 @@ export function Review({ id }: { id: string }) {
         </div>
         {!videoOk && <p class="muted">{t('clipUnavailable')}</p>}
         <div class="scrub">
-          {videoOk && (
-            <button type="button" onClick={() => (playing ? video.current?.pause() : video.current?.play())}>
-              {playing ? t('pause') : t('play')}
-            </button>
-          )}
-          <button type="button" onClick={() => seek(now - 0.5)}>
-            {t('stepBack')}
-          </button>
           <input type="range" min={0} max={dur} step={0.1} value={now} aria-label={t('time')} onInput={(e) => seek(Number(e.currentTarget.value))} data-testid="scrubber" />
-          <button type="button" onClick={() => seek(now + 0.5)}>
-            {t('stepFwd')}
-          </button>
-          <span class="mono">{now.toFixed(1)} s</span>
+          <MaskStrip report={data.report} duration={dur} now={now} onSeek={seek} />
+          <div class="scrub-buttons">
+            {videoOk && (
+              <button type="button" onClick={() => (playing ? video.current?.pause() : video.current?.play())}>
+                {playing ? t('pause') : t('play')}
+              </button>
+            )}
+            <button type="button" onClick={() => seek(now - 0.5)}>
+              {t('stepBack')}
+            </button>
+            <button type="button" onClick={() => seek(now + 0.5)}>
+              {t('stepFwd')}
+            </button>
+            <span class="mono">{now.toFixed(1)} s</span>
+          </div>
         </div>
         <div class="actions">
           <button type="button" class={drawMode ? 'on' : ''} aria-pressed={drawMode} onClick={() => setDrawMode(!drawMode)} data-testid="draw">
@@ -262,7 +396,7 @@ export function Review({ id }: { id: string }) {
           <button type="button" onClick={showPreview} data-testid="preview">
             {t('preview')}
           </button>
-          <span class="muted" aria-live="polite">
+          <span class="muted" aria-live="polite" data-testid="save-state">
             {saveState === 'saving' ? t('saving') : saveState === 'saved' ? t('saved') : ''}
           </span>
         </div>
@@ -273,32 +407,6 @@ export function Review({ id }: { id: string }) {
             <img src={preview.src} alt={t('previewTitle', { t: preview.t.toFixed(1) })} data-testid="preview-img" />
           </figure>
         )}
-      </section>
-      <section class="card side">
-        <h2>{t('tracks', { n: data.tracks.length })}</h2>
-        <p class="muted">{t('tapToToggle')}</p>
-        <div class="cards">
-          {data.tracks.map((tr) => {
-            const vis = unmasked.includes(tr.id);
-            return (
-              <div key={tr.id} class={vis ? 'track-card visible' : 'track-card'}>
-                <button type="button" class="track-toggle" aria-pressed={vis} onClick={() => toggleTrack(tr.id)} data-track={tr.id} data-testid="track-card">
-                  <img src={`/api/requests/${id}/tracks/${tr.id}/thumbnail`} alt={`#${tr.id}`} />
-                  <span class="track-text">
-                    <strong>#{tr.id}</strong> {t(`target.${tr.target}` as Key)}
-                    <br />
-                    {t('seconds', { a: tr.fromSeconds.toFixed(1), b: tr.toSeconds.toFixed(1) })}
-                    <br />
-                    <span class={vis ? 'badge st-delivered' : 'badge st-rejected'}>{vis ? t('visible') : t('masked')}</span>
-                  </span>
-                </button>
-                <button type="button" class="small" onClick={() => seek(tr.fromSeconds)}>
-                  {t('jump')}
-                </button>
-              </div>
-            );
-          })}
-        </div>
         <h2>{t('manualRegions', { n: regions.length })}</h2>
         {regions.map((r, i) => (
           <div key={i} class={i === selected ? 'region-row sel' : 'region-row'} data-testid="region">
@@ -325,6 +433,32 @@ export function Review({ id }: { id: string }) {
             </button>
           </div>
         ))}
+      </section>
+      <section class="card side">
+        <div class="merge-bar" data-testid="merge-bar">
+          <button type="button" class="primary" disabled={chosenUnits.length < 2 || mixed} onClick={merge} data-testid="merge">
+            {t('mergeSame', { n: chosenUnits.length })}
+          </button>
+          {chosenUnits.length > 0 && (
+            <button type="button" onClick={() => setChosen([])}>
+              {t('clearSelection')}
+            </button>
+          )}
+          <p class={mixed ? 'muted warn-line' : 'muted'}>{mixed ? t('mergeMixed') : t('mergeHint')}</p>
+        </div>
+        {section(
+          'persons',
+          'secPersons',
+          'personsNote',
+          <div class="field-inline">
+            <span class="label">{t('personMask')}</span>
+            <Choice label={t('personMask')} value={personMask} onChange={(m) => { setPersonMask(m); void save({ personMask: m }); }} options={(['head', 'body'] as const).map((m) => ({ value: m, label: t(`personMask.${m}` as Key) }))} />
+          </div>,
+        )}
+        {section('facesPlates', 'secFacesPlates', 'facesNote')}
+        {section('motion', 'secMotion', 'motionNote')}
+        {section('vehicles', 'secVehicles', 'vehiclesNote')}
+        <ReportSummary report={data.report} units={units} visible={isVisible} onSeek={seek} />
         <div class="actions">
           <button type="button" class="primary" disabled={busy} onClick={confirm} data-testid="confirm-review">
             {t('confirmReview')}
