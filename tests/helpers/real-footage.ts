@@ -185,14 +185,16 @@ export function vtestClipPath(): string {
   if (candidates.length === 0) {
     throw new Error(`vtest.avi not found at ${VTEST_CACHED_PATH} nor ${clip.file}: install Debian's ${clip.package} (sh scripts/setup.sh does) and run node scripts/fetch-fixtures.mjs`);
   }
+  const wrong: string[] = [];
   for (const p of candidates) {
     const got = sha256File(p);
-    if (got !== clip.sha256) {
-      throw new Error(`${p}: sha256 ${got} is not ${clip.sha256}, the clip the annotations were made on (${clip.package} ${clip.version})`);
+    if (got === clip.sha256) {
+      clipCache = p;
+      return p;
     }
+    wrong.push(`${p} has sha256 ${got}`);
   }
-  clipCache = candidates[0]!;
-  return clipCache;
+  throw new Error(`${wrong.join('; ')}: not ${clip.sha256}, the clip the annotations were made on (${clip.package} ${clip.version})`);
 }
 
 /** gst-launch re-joins argv; split the description the same way footage.ts does. */
