@@ -4,11 +4,24 @@
  * tiny and distant people, any pose, no model needed. Bad at: people who stand still
  * long enough to fade into the background, and it also masks cars, trees in wind and
  * lighting changes (the safe side of the trade).
+ *
+ * Under a moving camera the model works in scene coordinates: the background lives on a
+ * canvas fixed to the scene (the picture at the last anchor, with a margin around it),
+ * and every frame is compared with, and learnt into, the canvas through the camera
+ * motion accumulated since the anchor (camera-motion.ts). So a pan is not "everything
+ * moves", and the background is never resampled frame after frame (which would blur it
+ * until every edge looked like motion); it is moved once, when the view leaves the
+ * canvas or the zoom changes by more than a sixth. A cut (another preset, another scene)
+ * starts a new background. While the camera has moved, a cell is foreground only when it
+ * lies outside the range of the 4x4 background cells around where the motion puts it: the
+ * estimate is good to a fraction of a cell, and a sub-pixel shift changes how sharp an
+ * edge looks in a cell; a person is several cells across and differs from all of them.
  */
 import type { Frame } from '../media/frame.js';
 import type { Detection } from './detectors/detector.js';
 import { components } from './components.js';
 import type { Box } from './geometry.js';
+import { IDENTITY, apply, compose, downscaleLuma, invert, lumaCell, zoomOf, type CameraEstimate, type Similarity } from './camera-motion.js';
 
 export interface MotionOptions {
   /** Background learning rate per analysed frame (0..1). */
@@ -33,7 +46,7 @@ export class MotionDetector {
   constructor(width: number, height: number, opts: MotionOptions = {}) {
     // About 240 cells across whatever the resolution, so cost and sensitivity do not
     // depend on the camera.
-    this.cell = Math.max(2, Math.round(width / 240));
+    this.cell = lumaCell(width);
     this.gw = Math.floor(width / this.cell);
     this.gh = Math.floor(height / this.cell);
     this.current = new Float32Array(this.gw * this.gh);
@@ -43,34 +56,164 @@ export class MotionDetector {
     this.minCells = Math.max(2, Math.round((opts.minAreaFraction ?? 0.0002) * this.gw * this.gh));
   }
 
-  /** Learns from this frame and returns the moving blobs (target "motion"). */
-  update(frame: Frame): Detection[] {
-    const { data, layout } = frame;
-    const c = this.cell;
-    const inv = 1 / (c * c);
-    for (let gy = 0; gy < this.gh; gy++) {
-      for (let gx = 0; gx < this.gw; gx++) {
-        let sum = 0;
-        for (let y = gy * c; y < gy * c + c; y++) {
-          const row = y * layout.yStride + gx * c;
-          for (let x = 0; x < c; x++) sum += data[row + x]!;
-        }
-        this.current[gy * this.gw + gx] = sum * inv;
-      }
-    }
-    if (!this.background) {
-      this.background = Float32Array.from(this.current);
+  /** Canvas cells around the anchor picture, per side, and the canvas size. */
+  private margin = 0;
+  private cw = 0;
+  private ch = 0;
+  /** Whether a canvas cell has been seen since the anchor. */
+  private seen?: Uint8Array;
+  /** Anchor picture -> this frame, in source pixels (identity while the camera is still). */
+  private anchorToFrame: Similarity = IDENTITY;
+  private moved = false;
+
+  /**
+   * Learns from this frame and returns the moving blobs (target "motion"). `camera` is
+   * the camera-motion estimate for this frame (its cell picture is reused when it is on
+   * this model's grid); without one the camera is taken to be still.
+   */
+  update(frame: Frame, camera?: CameraEstimate): Detection[] {
+    const luma = camera && camera.luma.cell === this.cell && camera.luma.width === this.gw ? camera.luma : downscaleLuma(frame, this.cell);
+    this.current.set(luma.data);
+    if (!this.background || camera?.state === 'cut') {
+      // First frame, or another picture: nothing learnt about the old one applies.
+      this.anchor();
       return [];
     }
-    const bg = this.background;
-    for (let i = 0; i < bg.length; i++) {
-      const diff = Math.abs(this.current[i]! - bg[i]!);
-      this.fg[i] = diff > this.threshold ? 1 : 0;
-      // Foreground cells learn ten times slower, so a slow walker is not absorbed.
-      bg[i] = bg[i]! + (this.current[i]! - bg[i]!) * (this.fg[i] ? this.rate * 0.1 : this.rate);
+    if (camera?.state === 'moving') {
+      this.anchorToFrame = compose(camera.transform, this.anchorToFrame);
+      this.moved = true;
+      if (this.leftCanvas()) this.reanchor();
     }
+    if (!this.moved) this.stillUpdate();
+    else this.sceneUpdate();
     dilate(this.fg, this.gw, this.gh);
     return this.blobs(this.fg, this.minCells);
+  }
+
+  /** The camera has not moved since the anchor: canvas cell (x + margin, y + margin) is frame cell (x, y). */
+  private stillUpdate(): void {
+    const bg = this.background!;
+    const { gw, gh, cw, margin } = this;
+    for (let y = 0; y < gh; y++) {
+      for (let x = 0; x < gw; x++) {
+        const i = y * gw + x, k = (y + margin) * cw + x + margin;
+        const cur = this.current[i]!;
+        this.fg[i] = Math.abs(cur - bg[k]!) > this.threshold ? 1 : 0;
+        // Foreground cells learn ten times slower, so a slow walker is not absorbed.
+        bg[k] = bg[k]! + (cur - bg[k]!) * (this.fg[i] ? this.rate * 0.1 : this.rate);
+      }
+    }
+  }
+
+  /** Compare through the accumulated camera motion, then learn into the canvas. */
+  private sceneUpdate(): void {
+    const bg = this.background!, seen = this.seen!;
+    const { gw, gh, cw, ch, margin, cell: c } = this;
+    const toAnchor = invert(this.anchorToFrame);
+    for (let y = 0; y < gh; y++) {
+      for (let x = 0; x < gw; x++) {
+        const i = y * gw + x;
+        const X = (x + 0.5) * c, Y = (y + 0.5) * c;
+        const u = (toAnchor.a * X - toAnchor.b * Y + toAnchor.tx) / c - 0.5 + margin;
+        const v = (toAnchor.b * X + toAnchor.a * Y + toAnchor.ty) / c - 0.5 + margin;
+        this.fg[i] = 0;
+        if (u < 0 || v < 0 || u >= cw - 1 || v >= ch - 1) continue;
+        const u0 = Math.floor(u), v0 = Math.floor(v);
+        // A cell the canvas has not seen yet (just panned into view) cannot be compared.
+        let lo = Infinity, hi = -Infinity, unseen = false;
+        for (let yy = Math.max(0, v0 - 1); yy <= Math.min(ch - 1, v0 + 2); yy++) {
+          for (let xx = Math.max(0, u0 - 1); xx <= Math.min(cw - 1, u0 + 2); xx++) {
+            const k = yy * cw + xx;
+            if (!seen[k]) {
+              if (Math.abs(xx - u) < 1 && Math.abs(yy - v) < 1) unseen = true;
+              continue;
+            }
+            if (bg[k]! < lo) lo = bg[k]!;
+            if (bg[k]! > hi) hi = bg[k]!;
+          }
+        }
+        if (unseen || lo > hi) continue;
+        const cur = this.current[i]!;
+        const diff = Math.max(cur - hi, lo - cur, 0);
+        this.fg[i] = diff > this.threshold ? 1 : 0;
+      }
+    }
+    // Learn: every canvas cell in view takes this frame's value there.
+    const m = this.anchorToFrame;
+    for (let v = 0; v < ch; v++) {
+      for (let u = 0; u < cw; u++) {
+        const X = (u - margin + 0.5) * c, Y = (v - margin + 0.5) * c;
+        const x = (m.a * X - m.b * Y + m.tx) / c - 0.5, y = (m.b * X + m.a * Y + m.ty) / c - 0.5;
+        if (x < 0 || y < 0 || x >= gw - 1 || y >= gh - 1) continue;
+        const x0 = Math.floor(x), y0 = Math.floor(y), fx = x - x0, fy = y - y0;
+        const i = y0 * gw + x0;
+        const cur = (this.current[i]! * (1 - fx) + this.current[i + 1]! * fx) * (1 - fy) + (this.current[i + gw]! * (1 - fx) + this.current[i + gw + 1]! * fx) * fy;
+        const k = v * cw + u;
+        if (!seen[k]) {
+          bg[k] = cur;
+          seen[k] = 1;
+          continue;
+        }
+        const fg = this.fg[Math.round(y) * gw + Math.round(x)];
+        bg[k] = bg[k]! + (cur - bg[k]!) * (fg ? this.rate * 0.1 : this.rate);
+      }
+    }
+  }
+
+  /** A new canvas around this frame. */
+  private anchor(): void {
+    this.margin = Math.round(this.gw / 8);
+    this.cw = this.gw + 2 * this.margin;
+    this.ch = this.gh + 2 * this.margin;
+    this.background = new Float32Array(this.cw * this.ch);
+    this.seen = new Uint8Array(this.cw * this.ch);
+    for (let y = 0; y < this.gh; y++) {
+      for (let x = 0; x < this.gw; x++) {
+        const k = (y + this.margin) * this.cw + x + this.margin;
+        this.background[k] = this.current[y * this.gw + x]!;
+        this.seen[k] = 1;
+      }
+    }
+    this.fg.fill(0);
+    this.anchorToFrame = IDENTITY;
+    this.moved = false;
+  }
+
+  /** Whether this frame reaches outside the canvas, or the zoom has changed too much to compare cells. */
+  private leftCanvas(): boolean {
+    const inv = invert(this.anchorToFrame);
+    const z = zoomOf(this.anchorToFrame);
+    if (z > 7 / 6 || z < 6 / 7) return true;
+    const W = this.gw * this.cell, H = this.gh * this.cell, M = (this.margin - 1) * this.cell;
+    for (const [x, y] of [[0, 0], [W, 0], [0, H], [W, H]] as const) {
+      const p = apply(inv, x, y);
+      if (p.x < -M || p.y < -M || p.x > W + M || p.y > H + M) return true;
+    }
+    return false;
+  }
+
+  /** Moves the background onto a canvas around this frame (one resampling). */
+  private reanchor(): void {
+    const old = this.background!, oldSeen = this.seen!;
+    const { cw, ch, margin, cell: c } = this;
+    const toOld = invert(this.anchorToFrame);
+    const bg = new Float32Array(cw * ch);
+    const seen = new Uint8Array(cw * ch);
+    for (let v = 0; v < ch; v++) {
+      for (let u = 0; u < cw; u++) {
+        const X = (u - margin + 0.5) * c, Y = (v - margin + 0.5) * c;
+        const x = (toOld.a * X - toOld.b * Y + toOld.tx) / c - 0.5 + margin, y = (toOld.b * X + toOld.a * Y + toOld.ty) / c - 0.5 + margin;
+        if (x < 0 || y < 0 || x >= cw - 1 || y >= ch - 1) continue;
+        const x0 = Math.floor(x), y0 = Math.floor(y), fx = x - x0, fy = y - y0;
+        const k = y0 * cw + x0;
+        if (!oldSeen[k] || !oldSeen[k + 1] || !oldSeen[k + cw] || !oldSeen[k + cw + 1]) continue;
+        bg[v * cw + u] = (old[k]! * (1 - fx) + old[k + 1]! * fx) * (1 - fy) + (old[k + cw]! * (1 - fx) + old[k + cw + 1]! * fx) * fy;
+        seen[v * cw + u] = 1;
+      }
+    }
+    this.background = bg;
+    this.seen = seen;
+    this.anchorToFrame = IDENTITY;
   }
 
   /**
