@@ -30,6 +30,7 @@ t.test('https with a configured certificate', async (t) => {
   const health = await get('/api/health');
   t.equal(health.status, 200);
   t.equal(JSON.parse(health.body).bootstrapNeeded, true);
+  t.equal(health.headers['strict-transport-security'], 'max-age=31536000', 'HSTS under TLS: a browser that reached the box over https stays on https');
   const boot = await get('/api/bootstrap', 'POST', JSON.stringify({ token: run.token, id: 'admin1', displayName: 'a', password: 'Harbour-Lamp-73' }));
   t.equal(boot.status, 201, boot.body);
   const login = await get('/api/session', 'POST', JSON.stringify({ id: 'admin1', password: 'Harbour-Lamp-73' }));

@@ -13,7 +13,7 @@ export const normaliseLoginId = (raw: string) => raw.trim().toLowerCase();
 // eslint-disable-next-line no-control-regex
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
-/** A JSON string literal with every control and separator character as \\uXXXX (safe in one log line). */
+/** A JSON string literal with every control and separator character escaped (safe in one log line). */
 export function escapeText(raw: string): string {
   return JSON.stringify(raw).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
@@ -28,7 +28,7 @@ export function sessionRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   const recordFailedLogin = (raw: string, ip: string, code: string) => {
     const id = normaliseLoginId(raw);
     const printable = id !== '' && !UNPRINTABLE.test(id) && id.length <= 64;
-    const typed = id === raw ? '' : `; typed ${escapeText(raw).slice(0, 200)}`;
+    const typed = id === raw && printable ? '' : `; typed ${escapeText(raw).slice(0, 200)}`;
     ctx.log.append({ account: printable ? id : null, ip, action: 'login-failed', target: printable ? `account:${id}` : '', result: 'denied', detail: `${code}${typed}` });
   };
 
