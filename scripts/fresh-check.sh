@@ -161,7 +161,9 @@ t=$(date +%s)
 COMMIT=$(git -C "$REPO" rev-parse HEAD) || die "cannot make the fresh root: $REPO is not a git checkout"
 dirty=$(git -C "$REPO" status --porcelain --untracked-files=no | wc -l)
 [ "$dirty" -eq 0 ] || log "note: $dirty changed files in $REPO are not committed; the check tests commit $(echo "$COMMIT" | cut -c1-12) only"
-APP=/root/veilport
+# Not under /root (0700): the doctor's tests probe as "nobody", as the daemon runs as its
+# own user, so the checkout must be readable by others, as /opt/veilport is on the box.
+APP=/srv/veilport
 git clone --quiet --no-local "$REPO" "$ROOT$APP" >"$LOGS/clone.log" 2>&1 </dev/null &&
   git -C "$ROOT$APP" -c advice.detachedHead=false checkout --quiet "$COMMIT" >>"$LOGS/clone.log" 2>&1 ||
   die "cannot clone $COMMIT from $REPO (log: $LOGS/clone.log)"
