@@ -14,9 +14,8 @@ import type { DataKey } from '../store/data-key.js';
 import { analysesDirOf, analysisFor, renderAndSeal, resolveFootage, type FootageSpec } from '../export/job.js';
 import type { Target } from '../export/detectors.js';
 import { VeilportError } from '../util/errors.js';
-import { maskingReport } from '../masking/report.js';
 import type { JobExecutor } from './jobs.js';
-import { decisionOf, maskingTally, reviewPlan } from './review-plan.js';
+import { decisionOf, maskingTally, reportFor, reviewPlan } from './review-plan.js';
 import type { Workflow } from './workflow.js';
 import type { ExportRequest } from './types.js';
 
@@ -91,7 +90,7 @@ export function jobExecutor(d: ExecutorDeps): JobExecutor {
     );
     try {
       signal.throwIfAborted();
-      const masking = maskingTally(maskingReport(analysis.stored, plan), r.batch ? [] : decisionOf(r).groups, plan.personMask ?? 'head');
+      const masking = maskingTally(reportFor(analysis.stored, plan), r.batch ? [] : decisionOf(r).groups, plan.personMask ?? 'head');
       wf.systemStep(r.id, ['rendering'], 'sealed', (rec) => {
         rec.package = {
           file: out,

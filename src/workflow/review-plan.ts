@@ -9,9 +9,10 @@
  * shown and half hidden because the tracker split them.
  */
 import type { Settings } from '../config/settings.js';
+import type { StoredAnalysis } from '../export/analysis-store.js';
 import type { MaskPlan } from '../masking/plan.js';
 import { PERSON_MASKS, type PersonMask } from '../masking/people.js';
-import type { MaskingReport } from '../masking/report.js';
+import { maskingReport, type MaskingReport } from '../masking/report.js';
 import type { Track } from '../masking/tracker.js';
 import { VeilportError } from '../util/errors.js';
 import type { ExportRequest, MaskingTally } from './types.js';
@@ -94,6 +95,22 @@ export function reviewPlan(r: ExportRequest, settings: Settings): MaskPlan {
     manualRegions: r.batch ? [] : r.review.manualRegions,
     privacyZones: settings.cameras[r.cameras[0]!]?.privacyZones ?? [],
   };
+}
+
+/** Reports by analysis and plan: the review screen asks again after every change, and a long analysis takes a while. */
+const reports = new Map<string, MaskingReport>();
+const REPORTS_KEPT = 16;
+
+/** The masking report of `plan` over a stored analysis, computed once per (analysis, plan). */
+export function reportFor(a: StoredAnalysis, plan: MaskPlan): MaskingReport {
+  const key = `${a.key}\n${JSON.stringify(plan)}`;
+  let r = reports.get(key);
+  if (!r) {
+    r = maskingReport(a, plan);
+    reports.set(key, r);
+    if (reports.size > REPORTS_KEPT) reports.delete(reports.keys().next().value!);
+  }
+  return r;
 }
 
 /**

@@ -21,8 +21,8 @@ import { analysesDirOf } from '../export/job.js';
 import { MASK_STYLES, type MaskStyle } from '../masking/styles.js';
 import type { ManualRegion } from '../masking/plan.js';
 import { visibleIds, type PersonMask } from '../masking/people.js';
-import { maskingReport, type MaskingReport } from '../masking/report.js';
-import { checkGroups, checkPersonMask, decisionOf, reviewPlan, withGroups } from './review-plan.js';
+import type { MaskingReport } from '../masking/report.js';
+import { checkGroups, checkPersonMask, decisionOf, reportFor, reviewPlan, withGroups } from './review-plan.js';
 import type { Settings } from '../config/settings.js';
 import { VeilportError } from '../util/errors.js';
 import { assertAllowed, type Actor, type Permission } from './permissions.js';
@@ -308,7 +308,7 @@ export class Workflow {
         unmasked: visible.has(t.id),
         points: t.points.map((p) => ({ t: s(p.tNs), x: Math.round(p.x), y: Math.round(p.y), w: Math.round(p.w), h: Math.round(p.h) })),
       })),
-      report: maskingReport(a, plan),
+      report: reportFor(a, plan),
     };
   }
 
