@@ -47,7 +47,14 @@ export interface SignedHead {
   hash: string;
   /** When it was signed (ISO UTC, ms). */
   at: string;
-  /** Hex Ed25519 signature over headMessage(...). */
+  /**
+   * 2: signed in its role's own context (headMessageV2 for the head slot, checkpointMessage
+   * for a kept checkpoint). Absent: format 1, where heads and checkpoints were signed alike
+   * (headMessage), so any checkpoint could be put back as the head; readers accept such a
+   * record only as a checkpoint.
+   */
+  v?: 2;
+  /** Hex Ed25519 signature over the message of its role. */
   signature: string;
 }
 
@@ -67,6 +74,8 @@ export interface SignedAnchor {
 export const GENESIS_HASH = '0'.repeat(64);
 export const ENTRY_DOMAIN = 'veilport access-log entry v1\n';
 export const HEAD_DOMAIN = 'veilport access-log head v1\n';
+export const HEAD_DOMAIN_V2 = 'veilport access-log head v2\n';
+export const CHECKPOINT_DOMAIN = 'veilport access-log checkpoint v2\n';
 export const ANCHOR_DOMAIN = 'veilport access-log anchor v1\n';
 
 /** Keys in the `checkpoints` database (shared with nobody else, but prefixed all the same). */
@@ -108,9 +117,19 @@ export function entryHash(e: Omit<AccessEntry, 'hash'>): string {
   return createHash('sha256').update(ENTRY_DOMAIN_BYTES).update(Buffer.from(e.prev, 'hex')).update(encodeEntryFields(e)).digest('hex');
 }
 
-/** The bytes a head or checkpoint signature covers: UTF-8 lines, no trailing newline. */
-export function headMessage(h: Omit<SignedHead, 'signature'>): Uint8Array {
+/** Format 1 (legacy): the bytes a head or checkpoint signature covered, alike for both. */
+export function headMessage(h: Omit<SignedHead, 'signature' | 'v'>): Uint8Array {
   return utf8.encode(`${HEAD_DOMAIN}${h.applianceId}\n${h.length}\n${h.hash}\n${h.at}`);
+}
+
+/** Format 2: what the signature of the head (the latest state, in the head slot) covers. */
+export function headMessageV2(h: Omit<SignedHead, 'signature' | 'v'>): Uint8Array {
+  return utf8.encode(`${HEAD_DOMAIN_V2}${h.applianceId}\n${h.length}\n${h.hash}\n${h.at}`);
+}
+
+/** Format 2: what a checkpoint's signature covers; never valid as a head. */
+export function checkpointMessage(h: Omit<SignedHead, 'signature' | 'v'>): Uint8Array {
+  return utf8.encode(`${CHECKPOINT_DOMAIN}${h.applianceId}\n${h.length}\n${h.hash}\n${h.at}`);
 }
 
 /** The bytes an anchor signature covers: UTF-8 lines, no trailing newline. */

@@ -29,11 +29,14 @@ import {
   HEAD_KEY,
   anchorMessage,
   checkpointKey,
+  checkpointMessage,
   entryHash,
-  headMessage,
+  headMessageV2,
   isHash,
   privateKeyObject,
+  publicKeyObject,
   signBytes,
+  verifyBytes,
   type AccessAction,
   type AccessEntry,
   type AccessEvent,
@@ -41,6 +44,8 @@ import {
   type SignedHead,
 } from './access-format.js';
 import { verifyAccessLog, type AuditProblem } from './access-verify.js';
+import { defaultWitnessPath, readWitness, writeWitness } from './access-witness.js';
+import { RecordSealer, type SealedDatabase } from './record-seal.js';
 
 export {
   ACCESS_ACTIONS,
@@ -49,6 +54,8 @@ export {
   entryHash,
   encodeEntryFields,
   headMessage,
+  headMessageV2,
+  checkpointMessage,
   anchorMessage,
   type AccessAction,
   type AccessResult,
@@ -58,6 +65,8 @@ export {
   type SignedAnchor,
 } from './access-format.js';
 export { verifyAccessLog, type AuditProblem, type AuditReport, type VerifyAccessLogOptions } from './access-verify.js';
+export { defaultWitnessPath, WITNESS_FILE } from './access-witness.js';
+export { verifyRecordSeals, type SealReport, type SealProblem } from './record-seal.js';
 
 /** Access-log entries are kept at least this long (PIPA enforcement decree art. 30 / seed 002 art. 13). */
 export const MIN_RETENTION_YEARS = 2;
@@ -77,7 +86,16 @@ export interface AccessLogOptions {
   onTamper?: (message: string) => void;
   /** Public keys from before a key rotation: prune verifies old checkpoints with them. */
   previousPublicKeys?: Uint8Array[];
+  /**
+   * The witness file (default `<data>/access-witness.json`; null: none): a copy of the
+   * signed head outside the database, written shortly after each commit and never moved
+   * backwards, so a database rolled back to an older copy is caught on the box.
+   */
+  witnessFile?: string | null;
 }
+
+/** Appends within this long share one witness write (it fsyncs: not once per entry under load). */
+const WITNESS_DELAY_MS = 100;
 
 export interface AccessListQuery {
   /** Inclusive lower bound on `at` (ISO with a zone). */
@@ -179,6 +197,13 @@ export class AccessLog {
   private readonly now: () => Date;
   private readonly onTamper: (message: string) => void;
   private readonly trusted: Uint8Array[];
+  private readonly trustedKeys: KeyObject[];
+  /** Where the witness lives, or null when this log keeps none. */
+  readonly witnessFile: string | null;
+  private witnessTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly alerted = new Set<string>();
+  /** The last error a background witness write met (surfaced by the next flushWitness). */
+  private witnessError: unknown = null;
 
   constructor(
     private readonly store: Store,
@@ -194,6 +219,8 @@ export class AccessLog {
     this.entries = store.db<AccessEntry, number>('accessLog');
     this.cps = store.db<unknown, Key>('checkpoints');
     this.key = privateKeyObject(signer.secretKey);
+    this.trustedKeys = this.trusted.map(publicKeyObject);
+    this.witnessFile = options.witnessFile === undefined ? defaultWitnessPath(store) : options.witnessFile;
   }
 
   /**
@@ -219,9 +246,93 @@ export class AccessLog {
       this.entries.putSync(entry.seq, entry);
       const head = this.signHead(entry.seq, entry.hash, nowIso);
       this.cps.putSync(HEAD_KEY, head);
-      if (entry.seq % this.checkpointEvery === 0) this.cps.putSync(checkpointKey(entry.seq), head);
+      if (entry.seq % this.checkpointEvery === 0) this.cps.putSync(checkpointKey(entry.seq), this.signCheckpoint(entry.seq, entry.hash, nowIso));
+      this.scheduleWitness();
       return entry;
     });
+  }
+
+  /**
+   * Brings the witness file up to the committed signed head, unless the head is behind
+   * it (the database went back) or the chain no longer passes through it (rewritten): then
+   * the witness stays, its head is kept in the database as a checkpoint (evidence that
+   * survives the next appends) and onTamper is told. Runs by itself shortly after every
+   * append; call it to be sure (tests, shutdown). Must be called outside a transaction.
+   * @throws the error a write of the witness met (disk full, permissions).
+   */
+  flushWitness(): void {
+    if (this.witnessTimer) {
+      clearTimeout(this.witnessTimer);
+      this.witnessTimer = null;
+    }
+    const earlier = this.witnessError;
+    this.witnessError = null;
+    if (!this.witnessFile) return;
+    const head = this.cps.get(HEAD_KEY) as SignedHead | undefined;
+    if (!head || head.v !== 2 || !Number.isSafeInteger(head.length)) return;
+    const w = readWitness(this.witnessFile);
+    if (w.state === 'present') {
+      const wh = w.head as SignedHead;
+      const valid = typeof wh.length === 'number' && isHash(wh.hash) && typeof wh.at === 'string' && this.trustedKeys.some((k) => verifyBytes(k, headMessageV2(wh), wh.signature));
+      if (valid) {
+        const behind = wh.length > head.length || (wh.length === head.length && wh.hash !== head.hash);
+        const at = wh.length < head.length ? this.entries.get(wh.length) : undefined;
+        const rewritten = at !== undefined && at.hash !== wh.hash;
+        if (behind || rewritten) {
+          this.keepEvidence(wh, behind
+            ? `access log: the database was rolled back: its signed head is seq ${head.length} but the witness ${this.witnessFile} recorded seq ${wh.length} (${wh.at})`
+            : `access log: the chain no longer passes through the witness (${this.witnessFile}, seq ${wh.length} of ${wh.at}): entries were rewritten`);
+          if (behind) return;
+        } else if (wh.length === head.length) {
+          if (earlier) throw earlier;
+          return;
+        }
+      } else {
+        this.alertOnce(`witness-invalid:${String(wh.signature)}`, `access log: the witness ${this.witnessFile} does not verify with this appliance's key; it is replaced`);
+      }
+    } else if (w.state === 'unreadable') {
+      this.alertOnce(`witness-unreadable:${w.why}`, `access log: the witness ${this.witnessFile} is unreadable (${w.why}); it is replaced`);
+    }
+    writeWitness(this.witnessFile, head);
+  }
+
+  private keepEvidence(wh: SignedHead, message: string): void {
+    this.alertOnce(`witness:${wh.length}:${wh.hash}`, message);
+    this.store.transaction(() => {
+      const a = this.cps.get(ANCHOR_KEY) as SignedAnchor | undefined;
+      if (wh.length > (a?.seq ?? 0) && this.cps.get(checkpointKey(wh.length)) === undefined) this.cps.putSync(checkpointKey(wh.length), wh);
+    });
+  }
+
+  private alertOnce(key: string, message: string): void {
+    if (this.alerted.has(key)) return;
+    this.alerted.add(key);
+    this.onTamper(message);
+  }
+
+  private scheduleWitness(): void {
+    if (!this.witnessFile || this.witnessTimer) return;
+    this.witnessTimer = setTimeout(() => {
+      this.witnessTimer = null;
+      try {
+        this.flushWitness();
+      } catch (e) {
+        // A closed store (shutdown) or a failed write: kept for the next explicit flush.
+        this.witnessError = e;
+      }
+    }, WITNESS_DELAY_MS);
+    this.witnessTimer.unref();
+  }
+
+  /**
+   * `database` with every putSync/removeSync sealed by the appliance key in the same
+   * transaction (record-seal.ts), so `veilport audit verify` finds records changed
+   * offline. Seals the records already there the first time (a store from before seals).
+   */
+  sealed<V, K extends Key>(database: Database<V, K>, name: SealedDatabase): Database<V, K> {
+    const sealer = new RecordSealer(this.store, this.signer.applianceId, this.key, this.now);
+    sealer.sealExisting(name);
+    return sealer.wrap(database, name);
   }
 
   /** seq and hash of the last entry (length 0 and GENESIS_HASH for an empty log). */
@@ -357,9 +468,16 @@ export class AccessLog {
     if (Number.isSafeInteger(h.length) && h.length > 0 && this.cps.get(checkpointKey(h.length)) === undefined) this.cps.putSync(checkpointKey(h.length), h);
   }
 
+  /** The head: signed in the head context, so no checkpoint can ever stand in for it. */
   private signHead(length: number, hash: string, at: string): SignedHead {
     const body = { applianceId: this.signer.applianceId, length, hash, at };
-    return { ...body, signature: signBytes(this.key, headMessage(body)) };
+    return { ...body, v: 2, signature: signBytes(this.key, headMessageV2(body)) };
+  }
+
+  /** A checkpoint kept for good: signed in the checkpoint context (never valid as a head). */
+  private signCheckpoint(length: number, hash: string, at: string): SignedHead {
+    const body = { applianceId: this.signer.applianceId, length, hash, at };
+    return { ...body, v: 2, signature: signBytes(this.key, checkpointMessage(body)) };
   }
 }
 

@@ -18,8 +18,10 @@ import {
   HEAD_KEY,
   ISO_MS,
   anchorMessage,
+  checkpointMessage,
   entryHash,
   headMessage,
+  headMessageV2,
   isHash,
   publicKeyObject,
   verifyBytes,
@@ -27,6 +29,7 @@ import {
   type SignedAnchor,
   type SignedHead,
 } from './access-format.js';
+import { defaultWitnessPath, readWitness } from './access-witness.js';
 
 export interface AuditProblem {
   seq: number;
@@ -49,6 +52,10 @@ export interface AuditReport {
   anchor: { seq: number; entryAt: string; prunedAt: string } | null;
   /** The stored signed head, if its signature verified. */
   signedHead: { length: number; hash: string; at: string } | null;
+  /** The witness file's head (outside the database), if there is one and it verified. */
+  witness: { file: string; length: number; hash: string; at: string } | null;
+  /** Things worth knowing that are not problems (no witness file yet, a legacy head format). */
+  notes: string[];
 }
 
 export interface VerifyAccessLogOptions {
@@ -56,6 +63,8 @@ export interface VerifyAccessLogOptions {
   expectHeads?: Array<{ length: number; hash: string }>;
   /** Stop after the first signed checkpoint at or after this seq (used by prune); tail checks are skipped. */
   throughSeq?: number;
+  /** The witness file to compare with (default `<data>/access-witness.json`); false: none. */
+  witness?: string | false;
 }
 
 interface SignedPoint {
@@ -128,11 +137,21 @@ function verifyIn(store: Store, transaction: ReturnType<Store['root']['useReadTr
   const problems: AuditProblem[] = [];
   const add = (seq: number, kind: AuditProblem['kind'], message: string) => problems.push({ seq, kind, message });
 
-  const headSigOk = (h: unknown): h is SignedHead => {
-    if (!isHeadShape(h)) return false;
+  // Which messages a record may be signed over depends on where it is stored: a
+  // checkpoint slot takes a checkpoint, a retained head or a format-1 record; the head
+  // slot takes only a head signed in the head context (format 2), so no checkpoint can be
+  // put back as the head.
+  const sigIn = (h: SignedHead, msg: (x: SignedHead) => Uint8Array) => {
     const k = keys.get(h.applianceId);
-    return k !== undefined && verifyBytes(k, headMessage(h), h.signature);
+    return k !== undefined && verifyBytes(k, msg(h), h.signature);
   };
+  const cpSigOk = (h: unknown): h is SignedHead => {
+    if (!isHeadShape(h)) return false;
+    if (h.v === 2) return sigIn(h, checkpointMessage) || sigIn(h, headMessageV2);
+    return h.v === undefined && sigIn(h, headMessage);
+  };
+  const headSigOk = (h: unknown): h is SignedHead => isHeadShape(h) && h.v === 2 && sigIn(h, headMessageV2);
+  const notes: string[] = [];
   const whose = (v: unknown) => {
     const id = (v as { applianceId?: unknown } | null)?.applianceId;
     return typeof id === 'string' && !keys.has(id) ? ` (signed as ${id.slice(0, 40)}, not a trusted appliance key)` : '';
@@ -175,7 +194,7 @@ function verifyIn(store: Store, transaction: ReturnType<Store['root']['useReadTr
     if (checkedCps.has(seq)) return;
     checkedCps.add(seq);
     const v = cpRaw.get(seq);
-    if (headSigOk(v) && v.length === seq) {
+    if (cpSigOk(v) && v.length === seq) {
       checkpointsOk++;
       addPoint({ seq, hash: v.hash, what: `its signed checkpoint of ${v.at}` });
     } else {
@@ -192,7 +211,28 @@ function verifyIn(store: Store, transaction: ReturnType<Store['root']['useReadTr
       else if (anchor && head.length === anchor.seq && head.hash !== anchor.hash) add(head.length, 'edited', `the signed head (seq ${head.length}) does not match the pruning anchor`);
     } else {
       const l = (headRaw as { length?: unknown } | null)?.length;
-      add(Number.isSafeInteger(l) ? (l as number) : 0, 'bad-checkpoint', `the signed head does not verify${whose(headRaw)}: forged or altered`);
+      const at = Number.isSafeInteger(l) ? (l as number) : 0;
+      if (isHeadShape(headRaw) && headRaw.v === 2 && sigIn(headRaw, checkpointMessage)) {
+        add(at, 'bad-checkpoint', `the signed head is a checkpoint (seq ${at}, signed in the checkpoint context) put in the head's place: the log was cut back to seq ${at} and everything after it may be gone`);
+      } else if (isHeadShape(headRaw) && headRaw.v === undefined && sigIn(headRaw, headMessage)) {
+        add(at, 'bad-checkpoint', `the signed head (seq ${at}) is in format 1, signed like a checkpoint, so it may be a checkpoint put in the head's place; an append re-signs it in format 2 (docs/access-log.md)`);
+      } else {
+        add(at, 'bad-checkpoint', `the signed head does not verify${whose(headRaw)}: forged or altered`);
+      }
+    }
+  }
+
+  // The witness: the latest head as copied outside the database. Ahead of the log: rolled back.
+  let witness: AuditReport['witness'] = null;
+  const witnessFile = options.witness === false ? null : (options.witness ?? defaultWitnessPath(store));
+  if (witnessFile) {
+    const w = readWitness(witnessFile);
+    if (w.state === 'absent') notes.push(`no witness file at ${witnessFile} (written after the first append of this version; until then a rollback to an older copy of the database is only visible against published heads)`);
+    else if (w.state === 'unreadable') add(0, 'bad-checkpoint', `the witness file ${witnessFile} is unreadable (${w.why}): damaged or replaced`);
+    else if (!headSigOk(w.head)) add(0, 'bad-checkpoint', `the witness file ${witnessFile} does not verify as a signed head${whose(w.head)}: forged or altered`);
+    else {
+      witness = { file: witnessFile, length: w.head.length, hash: w.head.hash, at: w.head.at };
+      if (w.head.length > base) addPoint({ seq: w.head.length, hash: w.head.hash, what: `the witness file's head of ${w.head.at}` });
     }
   }
   for (const h of options.expectHeads ?? []) {
@@ -331,14 +371,15 @@ function verifyIn(store: Store, transaction: ReturnType<Store['root']['useReadTr
     const explained = head !== null && tailShift !== 0 && lastSeq - head.length === tailShift;
     if (coveredTo > lastSeq && !rewritten && !explained) {
       const n = coveredTo - lastSeq;
-      add(lastSeq + 1, 'truncated', `the log ends at seq ${lastSeq} but ${coveredBy} covers ${coveredTo}: ${n} ${plural(n, 'entry was', 'entries were')} removed from the end`);
+      const rolled = coveredBy.startsWith('the witness') ? ' (or the database was rolled back to an older copy)' : '';
+      add(lastSeq + 1, 'truncated', `the log ends at seq ${lastSeq} but ${coveredBy} covers ${coveredTo}: ${n} ${plural(n, 'entry was', 'entries were')} removed from the end${rolled}`);
     }
     if (head && lastSeq > head.length && head.length >= base && !rewritten && !explained) {
       add(head.length + 1, 'inserted', `entries ${head.length + 1}..${lastSeq} come after the signed head (seq ${head.length}): added without the appliance key`);
     }
     if (!head && headRaw === undefined && lastSeq > base) add(lastSeq, 'bad-checkpoint', `the signed head is missing although the log ends at seq ${lastSeq}`);
     if (head && coveredTo > head.length && head.length >= base) {
-      add(head.length, 'bad-checkpoint', `the signed head (seq ${head.length}, ${head.at}) is behind a later signed checkpoint or expected head (seq ${coveredTo}): the log was cut back and the head rolled back or re-signed`);
+      add(head.length, 'bad-checkpoint', `the signed head (seq ${head.length}, ${head.at}) is behind a later signed checkpoint, expected head or witness (seq ${coveredTo}): the log was cut back and the head rolled back to an older one or re-signed`);
     }
   }
 
@@ -360,5 +401,7 @@ function verifyIn(store: Store, transaction: ReturnType<Store['root']['useReadTr
     entries: present,
     anchor: anchor ? { seq: anchor.seq, entryAt: anchor.entryAt, prunedAt: anchor.prunedAt } : null,
     signedHead: head ? { length: head.length, hash: head.hash, at: head.at } : null,
+    witness,
+    notes,
   };
 }

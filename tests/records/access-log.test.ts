@@ -93,15 +93,21 @@ function independentEntryHash(e: AccessEntry): string {
   for (const v of [String(e.seq), e.at, e.account, e.ip, e.action, e.target, e.result, e.detail]) h.update(field(v));
   return h.digest('hex');
 }
+/** Format 1 (legacy): heads and checkpoints signed alike. */
 function independentHeadOk(h: SignedHead, publicKey: Uint8Array): boolean {
   const msg = Buffer.from(`veilport access-log head v1\n${h.applianceId}\n${h.length}\n${h.hash}\n${h.at}`, 'utf8');
   return ed25519.verify(Buffer.from(h.signature, 'hex'), msg, publicKey);
+}
+/** Format 2: the head and a checkpoint are signed in their own contexts. */
+function independentSignedOk(h: SignedHead, publicKey: Uint8Array, role: 'head' | 'checkpoint'): boolean {
+  const msg = Buffer.from(`veilport access-log ${role} v2\n${h.applianceId}\n${h.length}\n${h.hash}\n${h.at}`, 'utf8');
+  return h.v === 2 && ed25519.verify(Buffer.from(h.signature, 'hex'), msg, publicKey);
 }
 
 t.test('append chains entries; list and count filter them; the format is what the docs say', async (t) => {
   const c = await setup(t);
   t.same(c.log.head(), { length: 0, hash: GENESIS_HASH }, 'empty log');
-  t.ok(independentHeadOk(c.log.signedHead(), c.signer.publicKey), 'an empty log still has a signed (genesis) head');
+  t.ok(independentSignedOk(c.log.signedHead(), c.signer.publicKey, 'head'), 'an empty log still has a signed (genesis) head');
   const es = fill(c, 25);
   c.clock.ms += 1000;
   const withDetail = c.log.append({ account: null, ip: '2001:db8::7', action: 'login-failed', target: '', result: 'failed', detail: 'unknown name' });
@@ -115,8 +121,10 @@ t.test('append chains entries; list and count filter them; the format is what th
 
   const sh = c.log.signedHead();
   t.match(sh, { applianceId: c.signer.applianceId, length: 26, hash: withDetail.hash });
-  t.ok(independentHeadOk(sh, c.signer.publicKey), 'signed head verifies with @noble from the documented message');
-  t.ok(independentHeadOk(cps(c).get(['access-cp', 20]) as SignedHead, c.signer.publicKey), 'checkpoint at 20 too');
+  t.ok(independentSignedOk(sh, c.signer.publicKey, 'head'), 'signed head verifies with @noble from the documented message');
+  t.ok(independentSignedOk(cps(c).get(['access-cp', 20]) as SignedHead, c.signer.publicKey, 'checkpoint'), 'checkpoint at 20 too, in its own context');
+  t.notOk(independentSignedOk(cps(c).get(['access-cp', 20]) as SignedHead, c.signer.publicKey, 'head'), 'a checkpoint is no head');
+  t.notOk(independentSignedOk(sh, c.signer.publicKey, 'checkpoint'), 'a head is no checkpoint');
   t.equal(cps(c).get(['access-cp', 25]), undefined, 'no checkpoint between multiples of N');
 
   const all = c.log.list({});
@@ -135,7 +143,11 @@ t.test('append chains entries; list and count filter them; the format is what th
   t.equal(c.log.count({ account: 'u2', actions: ['export'], since: new Date(T0), result: 'denied' }), 0, 'result filter');
 
   const r = verify(c);
-  t.same(r, { ok: true, length: 26, head: withDetail.hash, checkpoints: 2, problems: [], entries: 26, anchor: null, signedHead: { length: 26, hash: withDetail.hash, at: withDetail.at } });
+  t.same(r, { ok: true, length: 26, head: withDetail.hash, checkpoints: 2, problems: [], entries: 26, anchor: null, signedHead: { length: 26, hash: withDetail.hash, at: withDetail.at }, witness: null, notes: [`no witness file at ${join(c.dir, 'access-witness.json')} (written after the first append of this version; until then a rollback to an older copy of the database is only visible against published heads)`] });
+  c.log.flushWitness();
+  const w = verify(c);
+  t.equal(w.ok, true);
+  t.same(w.witness, { file: join(c.dir, 'access-witness.json'), length: 26, hash: withDetail.hash, at: sh.at }, 'the witness holds the signed head');
 
   // Durable: a fresh environment sees everything.
   await c.store.close();
@@ -327,23 +339,108 @@ t.test('verification finds each kind of tampering, naming the seq', async (t) =>
   }
 });
 
-t.test('a rollback to an older signed state passes on the box; the published head catches it', async (t) => {
+const problemsText = (r: AuditReport) => r.problems.map((p) => `${p.kind}@${p.seq}: ${p.message}`).join('\n');
+
+t.test('the cut back to a checkpoint (issue 14) is detected, with or without the witness', async (t) => {
+  const c = await setup(t, 100);
+  fill(c, 250);
+  c.log.flushWitness();
+  t.equal(verify(c).ok, true, 'intact before');
+  // The attack: remove every entry after checkpoint 200 and install that checkpoint as the head.
+  for (let s = 201; s <= 250; s++) db(c).removeSync(s);
+  cps(c).putSync('access-head', cps(c).get(['access-cp', 200]));
+  const r = verify(c);
+  t.equal(r.ok, false, 'not intact');
+  t.same(kinds(r), ['bad-checkpoint@200', 'truncated@201'], problemsText(r));
+  t.match(r.problems[0]!.message, /the signed head is a checkpoint \(seq 200, signed in the checkpoint context\) put in the head's place: the log was cut back to seq 200/);
+  t.match(r.problems[1]!.message, /ends at seq 200 but the witness file's head of .* covers 250: 50 entries were removed from the end \(or the database was rolled back/);
+  t.comment(problemsText(r));
+  // Without the witness file (deleted too), the checkpoint still cannot pass for the head.
+  rmSync(join(c.dir, 'access-witness.json'));
+  const nw = verify(c);
+  t.same(kinds(nw), ['bad-checkpoint@200'], problemsText(nw));
+  await c.store.close();
+  const cli = await run(['audit', 'verify', '--data', c.dir]);
+  t.equal(cli.code, 1);
+  t.match(cli.out, /^seq 200: bad-checkpoint: the signed head is a checkpoint/m);
+  t.match(cli.err, /NOT intact/);
+  t.comment(cli.out.trim());
+  c.reopen();
+});
+
+t.test('a rollback to an older head is caught on the box by the witness', async (t) => {
+  const c = await setup(t);
+  fill(c, 120);
+  const oldHead = cps(c).get('access-head') as SignedHead; // an attacker keeps a copy of this
+  fill(c, 30);
+  c.log.flushWitness();
+  for (let s = 121; s <= 150; s++) db(c).removeSync(s);
+  for (const s of [130, 140, 150]) cps(c).removeSync(['access-cp', s]);
+  cps(c).putSync('access-head', oldHead);
+  const r = verify(c);
+  t.same(kinds(r), ['bad-checkpoint@120', 'truncated@121'], problemsText(r));
+  t.match(r.problems[0]!.message, /signed head \(seq 120, .*\) is behind a later signed checkpoint, expected head or witness \(seq 150\).*rolled back/);
+  t.match(r.problems[1]!.message, /ends at seq 120 but the witness file's head of .* covers 150: 30 entries were removed from the end \(or the database was rolled back to an older copy\)/);
+  t.comment(problemsText(r));
+  await c.store.close();
+  const cli = await run(['audit', 'verify', '--data', c.dir]);
+  t.equal(cli.code, 1, 'veilport audit verify fails');
+  t.match(cli.out, /^seq 121: truncated: .*witness/m);
+  c.reopen();
+  // The daemon notices too, keeps the witness's head as evidence and never moves the witness back.
+  c.clock.ms += 1000;
+  c.log.append(event(1));
+  c.log.flushWitness();
+  t.match(c.tamper.join('\n'), /the database was rolled back: its signed head is seq 121 but the witness .* recorded seq 150/);
+  t.ok(cps(c).get(['access-cp', 150]), "the witness's head is kept in the database");
+  t.equal(verifyAccessLog(c.store, c.signer.publicKey, { witness: false }).ok, false, 'evidence survives the witness file too');
+  const again = verify(c);
+  t.equal(again.witness?.length, 150, 'the witness stayed at 150');
+});
+
+t.test('database and witness rolled back together pass on the box; the published head catches it', async (t) => {
   const c = await setup(t);
   fill(c, 25);
-  const oldHead = cps(c).get('access-head') as SignedHead; // an attacker keeps a copy of this
+  c.log.flushWitness();
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const wfile = join(c.dir, 'access-witness.json');
+  const oldWitness = readFileSync(wfile);
+  const oldHead = cps(c).get('access-head') as SignedHead; // an attacker keeps a copy of both
   const published = c.log.signedHead();
   fill(c, 5);
+  c.log.flushWitness();
   const central = c.log.signedHead(); // what the broker last received
   for (let s = 26; s <= 30; s++) db(c).removeSync(s);
   cps(c).removeSync(['access-cp', 30]);
   cps(c).putSync('access-head', oldHead);
+  writeFileSync(wfile, oldWitness);
   t.equal(verify(c).ok, true, 'locally undetectable: documented in docs/access-log.md');
   const r = verify(c, { expectHeads: [{ length: published.length, hash: published.hash }, { length: central.length, hash: central.hash }] });
-  t.same(kinds(r), ['bad-checkpoint@25', 'truncated@26'], r.problems.map((p) => p.message).join('\n'));
+  t.same(kinds(r), ['bad-checkpoint@25', 'truncated@26'], problemsText(r));
   t.match(r.problems[0]!.message, /signed head \(seq 25.*is behind .*seq 30.*rolled back/);
   t.match(r.problems[1]!.message, /ends at seq 25 but the expected head 30:.* covers 30: 5 entries were removed/);
   const other = verify(c, { expectHeads: [{ length: 10, hash: 'ef'.repeat(32) }] });
   t.same(kinds(other), ['edited@1'], 'a chain that does not pass through a known head');
+});
+
+t.test('a format-1 head, a forged witness and a head signed as a checkpoint are refused', async (t) => {
+  const c = await setup(t);
+  fill(c, 12);
+  c.log.flushWitness();
+  const h = cps(c).get('access-head') as SignedHead;
+  const { v: _v, signature: _s, ...body } = h;
+  const sk = (await import('node:fs')).readFileSync(join(c.dir, 'keys', 'appliance-key.json'), 'utf8');
+  const secret = Buffer.from(JSON.parse(sk).secretKey as string, 'hex');
+  cps(c).putSync('access-head', { ...body, signature: Buffer.from(ed25519.sign(headMessage(body), secret)).toString('hex') });
+  const legacy = verify(c);
+  t.same(kinds(legacy), ['bad-checkpoint@12'], problemsText(legacy));
+  t.match(legacy.problems[0]!.message, /format 1, signed like a checkpoint/);
+  cps(c).putSync('access-head', h);
+  t.equal(verify(c).ok, true, 'the format-2 head back in place: intact');
+  (await import('node:fs')).writeFileSync(join(c.dir, 'access-witness.json'), JSON.stringify({ format: 'veilport-access-witness/1', head: { ...h, length: 99 } }));
+  const forged = verify(c);
+  t.same(kinds(forged), ['bad-checkpoint@0'], problemsText(forged));
+  t.match(forged.problems[0]!.message, /witness file .* does not verify as a signed head/);
 });
 
 t.test('append after tampering keeps the evidence and reports it', async (t) => {
@@ -540,8 +637,11 @@ t.test('after a key rotation the old signatures verify with the old public key',
   c.clock.ms += 1000;
   rotated.append(event(1));
   t.equal(rotated.signedHead().applianceId, next.applianceId, 'the head is signed with the new key from now on');
-  t.same(kinds(verifyAccessLog(c.store, next.publicKey)), ['bad-checkpoint@10'], 'the old checkpoint needs the old key');
+  // (The witness is left out: which key signed it depends on when its background write ran.)
+  t.same(kinds(verifyAccessLog(c.store, next.publicKey, { witness: false })), ['bad-checkpoint@10'], 'the old checkpoint needs the old key');
   t.equal(verifyAccessLog(c.store, [next.publicKey, c.signer.publicKey]).ok, true, 'both keys: intact');
+  rotated.flushWitness();
+  t.equal(verifyAccessLog(c.store, [next.publicKey, c.signer.publicKey]).witness?.length, 13, 'the new key writes the witness');
 });
 
 t.test('applianceIdFor ties the head to the key', async (t) => {

@@ -11,11 +11,11 @@ import { parseArgs } from 'node:util';
 import { VeilportError } from '../../util/errors.js';
 import { openStore } from '../../store/store.js';
 import { loadOrCreateSigningKey, SIGNING_KEY_FILE } from '../../seal/index.js';
-import { ACCESS_ACTIONS, listAccessLog, verifyAccessLog, type AccessAction } from '../../records/access-log.js';
+import { ACCESS_ACTIONS, listAccessLog, verifyAccessLog, verifyRecordSeals, type AccessAction } from '../../records/access-log.js';
 import { requireOpt } from '../args.js';
 import { ANCHOR_KEY, CHECKPOINT_RANGE, HEAD_KEY } from '../../records/access-format.js';
 
-const USAGE = `usage: veilport audit verify --data DIR [--public-key HEX]... [--expect-head LENGTH:HASH]... [--json]
+const USAGE = `usage: veilport audit verify --data DIR [--public-key HEX]... [--expect-head LENGTH:HASH]... [--witness FILE] [--json]
        veilport audit list --data DIR [--account ID] [--action ACTION] [--from ISO] [--to ISO] [--limit N] [--before SEQ] [--json]
        veilport audit dump --data DIR
 
@@ -23,6 +23,9 @@ verify   check the access log's hash chain, signed checkpoints and signed head; 
          only if intact. --public-key: trust this appliance key (hex) instead of the one
          in DIR/keys (repeat for keys from before a rotation). --expect-head: a head seen
          elsewhere (MQTT <base>/audit/head) that the chain must pass through.
+         --witness: the witness file (default DIR/access-witness.json), the latest
+         head kept outside the database: a log behind it was rolled back. Request
+         records are checked against their signed seals as well.
 list     entries newest first; --from inclusive, --to exclusive; ACTION one of
          ${ACCESS_ACTIONS.join(', ')}
 dump     everything verification reads, as JSON lines in storage order (entries, then
@@ -60,7 +63,7 @@ function parseExpectHead(s: string): { length: number; hash: string } {
 async function verify(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { data: { type: 'string' }, 'public-key': { type: 'string', multiple: true }, 'expect-head': { type: 'string', multiple: true }, json: { type: 'boolean' } },
+    options: { data: { type: 'string' }, 'public-key': { type: 'string', multiple: true }, 'expect-head': { type: 'string', multiple: true }, witness: { type: 'string' }, json: { type: 'boolean' } },
     strict: true,
   });
   const dir = dataDir(values);
@@ -68,16 +71,26 @@ async function verify(argv: string[]): Promise<number> {
   const keys = await trustedKeys(dir, values['public-key'] ?? []);
   const store = openStore(dir);
   try {
-    const r = verifyAccessLog(store, keys, { expectHeads });
+    const log = verifyAccessLog(store, keys, { expectHeads, ...(values.witness ? { witness: values.witness } : {}) });
+    const records = verifyRecordSeals(store, keys);
+    const r = { ...log, ok: log.ok && records.ok, notes: [...log.notes, ...records.notes], records };
     if (values.json) {
       process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    } else if (!records.ok) {
+      for (const p of log.problems) process.stdout.write(`seq ${p.seq}: ${p.kind}: ${clean(p.message)}\n`);
+      for (const p of records.problems) process.stdout.write(`${p.db} ${clean(p.key)}: ${p.kind}: ${clean(p.message)}\n`);
+      const n = log.problems.length + records.problems.length;
+      process.stderr.write(`veilport: records NOT intact: ${n} problem${n === 1 ? '' : 's'} (${log.problems.length} in ${log.length} access-log entries, ${records.problems.length} in ${records.records} request records)\n`);
     } else if (r.ok) {
       process.stdout.write(`access log intact: ${r.length} entries, head ${r.head}, ${r.checkpoints} signed checkpoints\n`);
       if (r.anchor) process.stdout.write(`  entries 1..${r.anchor.seq} (up to ${r.anchor.entryAt}) were pruned on ${r.anchor.prunedAt}; the chain verifies from the signed anchor\n`);
+      if (r.witness) process.stdout.write(`  witness ${r.witness.file}: seq ${r.witness.length} of ${r.witness.at}, on the chain\n`);
+      if (records.records > 0) process.stdout.write(`  ${records.records} request records, each matching its signed seal\n`);
     } else {
       for (const p of r.problems) process.stdout.write(`seq ${p.seq}: ${p.kind}: ${clean(p.message)}\n`);
       process.stderr.write(`veilport: access log NOT intact: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} in ${r.length} entries\n`);
     }
+    if (!values.json) for (const n of r.notes) process.stderr.write(`veilport: note: ${clean(n)}\n`);
     return r.ok ? 0 : 1;
   } finally {
     await store.close();
