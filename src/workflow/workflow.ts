@@ -105,7 +105,8 @@ export class Workflow {
   private readonly now: () => Date;
 
   constructor(private readonly d: WorkflowDeps) {
-    this.db = d.store.db<ExportRequest, string>('requests');
+    // Every write of a request is sealed by the appliance key (records/record-seal.ts): audit verify finds offline edits.
+    this.db = d.log.sealed(d.store.db<ExportRequest, string>('requests'), 'requests');
     this.now = d.now ?? (() => new Date());
     this.catalog = openCatalog({
       root: d.settings.paths.recordings,
