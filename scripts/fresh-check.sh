@@ -216,7 +216,9 @@ run_stage "command 1: setup" "$LOGS/command1-setup.log" 'sh scripts/setup.sh'
 run_stage "command 1: demo" "$LOGS/command1-demo.log" 'node bin/veilport.js demo'
 PKG=$(sed -n 's/.* open \(.*\.vpkg\) --password-file.*/\1/p' "$LOGS/command1-demo.log" | tail -1)
 [ -n "$PKG" ] || { tail -20 "$LOGS/command1-demo.log"; die "the demo did not say where its package is (log: $LOGS/command1-demo.log)"; }
-run_stage "command 1: veilport verify" "$LOGS/verify.log" "node bin/veilport.js verify '$PKG'"
+# The demo box's own key signed it: verify trusts it from the demo's data folder beside the package.
+DATA="$(dirname "$PKG")/data"
+run_stage "command 1: veilport verify" "$LOGS/verify.log" "node bin/veilport.js verify '$PKG' --data '$DATA'"
 sed 's/^/  verify: /' "$LOGS/verify.log"
 
 # --- README command 2: setup and all tests ---------------------------------------------------
