@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AnalysisResult } from '../masking/analyse.js';
+import type { AnalysisResult, CameraStats } from '../masking/analyse.js';
+import type { DegradedStretch } from '../masking/scheduler.js';
 import { thumbnailPng } from '../masking/thumbnails.js';
 import type { Track } from '../masking/tracker.js';
 
@@ -26,7 +27,7 @@ export function analysisKey(k: AnalysisKeyParts): string {
 }
 
 /** Bumped whenever what an analysis holds, or how tracks are made, changes: older ones are analysed again. */
-const VERSION = 2;
+const VERSION = 3;
 
 export interface StoredAnalysis {
   version: typeof VERSION;
@@ -38,6 +39,9 @@ export interface StoredAnalysis {
   frameTimesNs: number[];
   tracks: Track[];
   coastLimitNs: number;
+  /** Where coverage was degraded (the export refuses these unreviewed). */
+  degraded: DegradedStretch[];
+  camera: CameraStats;
   /** Thumbnail file per track id, relative to the analysis folder. */
   thumbnails: Record<string, string>;
 }
@@ -61,6 +65,8 @@ export async function saveAnalysis(dir: string, key: string, parts: AnalysisKeyP
     frameTimesNs: a.frameTimesNs,
     tracks: a.tracks,
     coastLimitNs: a.coastLimitNs,
+    degraded: a.degraded,
+    camera: a.camera,
     thumbnails,
   };
   const file = join(folder, 'analysis.json');

@@ -15,6 +15,7 @@ import { createEmbedder, WATERMARK_SCHEME } from '../watermark/index.js';
 import { assertNoProblems, analyseFootage, maskingSummary, renderFootage, type RangeFootage } from './export.js';
 import { buildDetectors, type Target } from './detectors.js';
 import { analysisKey, loadAnalysis, saveAnalysis, type StoredAnalysis } from './analysis-store.js';
+import { refuseDegraded, type DegradedDecision } from './degraded.js';
 import type { ProgressListener } from './progress.js';
 import { VeilportError } from '../util/errors.js';
 
@@ -120,6 +121,8 @@ export interface SealSpec {
   expiresMs: number | undefined;
   allowExtract: boolean;
   plan: MaskPlan;
+  /** Degraded stretches of the analysis a reviewer looked at and accepted (see degraded.ts). */
+  acceptedDegraded?: DegradedDecision[];
 }
 
 export interface ExportOutcome {
@@ -138,6 +141,8 @@ export interface ExportOutcome {
 
 /** Renders the masked video straight into a sealed package; nothing clear touches the disk. */
 export async function renderAndSeal(r: ResolvedFootage, analysis: { stored: StoredAnalysis; models: LoadedModel[] }, s: SealSpec, hooks: JobHooks = {}): Promise<ExportOutcome> {
+  // Before anything is rendered: refuse footage the analysis could not cover.
+  refuseDegraded(analysis.stored.degraded, s.plan, analysis.stored.width, analysis.stored.height, s.acceptedDegraded);
   const full = { ...analysis.stored, thumbnails: new Map(), scans: 0, tilesRun: 0 };
   const issuedAt = new Date();
   // Chosen before the render: the forensic watermark in every frame carries it.

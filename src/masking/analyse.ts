@@ -13,7 +13,8 @@ import { describe } from './appearance.js';
 import { attachFaces, headBox } from './people.js';
 import type { MaskTarget } from './models.js';
 import { MotionDetector } from './motion.js';
-import { TileScheduler } from './scheduler.js';
+import { CoverageLog, TileScheduler, type DegradedStretch } from './scheduler.js';
+import { CameraMotionEstimator } from './camera-motion.js';
 import { Tracker, predict, rawBoxAt, type Appearance, type Track } from './tracker.js';
 import { Thumbnails, type Thumbnail } from './thumbnails.js';
 
@@ -52,6 +53,22 @@ export interface AnalysisResult {
   tilesRun: number;
   /** How long a person track's mask holds without a detection (for the masking report). */
   coastLimitNs: number;
+  /** Stretches the analysis could not cover as promised (the export refuses them unreviewed). */
+  degraded: DegradedStretch[];
+  /** Camera motion: estimates by state, and what scanning everything while it moved cost. */
+  camera: CameraStats;
+}
+
+export interface CameraStats {
+  estimates: number;
+  moving: number;
+  cuts: number;
+  /** Detector scans that ran every tile because the camera moved or cut. */
+  fullScans: number;
+  /** Tiles (inferences) those scans ran beyond a still camera's plan. */
+  extraTiles: number;
+  /** Wall time of the camera-motion estimate, ms per scan. */
+  msPerEstimate: number;
 }
 
 export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions): Promise<AnalysisResult> {
@@ -66,6 +83,9 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
   const thumbs = new Thumbnails();
   const frameTimesNs: number[] = [];
   let motion: MotionDetector | undefined;
+  let camera: CameraMotionEstimator | undefined;
+  let coverage: CoverageLog | undefined;
+  let cameraMs = 0;
   let tileSets: TileScheduler[] | undefined;
   let width = 0;
   let height = 0;
@@ -78,6 +98,9 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
       width = frame.layout.width;
       height = frame.layout.height;
       motion = new MotionDetector(width, height);
+      camera = new CameraMotionEstimator(width, height);
+      // A shift of a sixth of the picture between scans outruns the masks carried between them.
+      coverage = new CoverageLog(Math.min(width, height) / 6);
       tileSets = detectors.map((det) => new TileScheduler(det, width, height, fullScanNs));
     }
     frameTimesNs.push(frame.tNs);
@@ -86,13 +109,18 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
       lastScanTime = frame.tNs;
       scans++;
       try {
-        const moving = motion!.update(frame);
+        const c0 = performance.now();
+        const cam = camera!.estimate(frame);
+        cameraMs += performance.now() - c0;
+        coverage!.note(frame.tNs, frame.tNs - scanGapNs, cam.state, cam.shiftPx);
+        const moving = motion!.update(frame, cam);
         const look = (b: Box) => describe(frame, b);
         for (const scheduler of tileSets) {
           const det = scheduler.det;
-          if ((scans - 1) % det.scanEvery !== 0) continue;
+          // While the camera moves every detector runs at every scan (the picture moved under its tile state).
+          if ((scans - 1) % det.scanEvery !== 0 && cam.state === 'stable') continue;
           const hints = [...moving, ...lookHere(det, tracker.all(), frame.tNs)];
-          const plan = scheduler.plan(frame.tNs, scanGapNs, tracker.all(), hints);
+          const plan = scheduler.plan(frame.tNs, scanGapNs, tracker.all(), hints, cam.state);
           const found = await det.detect(frame, plan.run);
           tilesRun += plan.run.length;
           scheduler.commit(plan);
@@ -120,7 +148,15 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
   const coastLimitNs = (TRACKER_MAX_MISSES * personEvery * 1e9) / scanHz;
   const thumbnails = thumbs.all();
   for (const id of thumbnails.keys()) if (!tracks.some((t) => t.id === id)) thumbnails.delete(id);
-  return { width, height, frameTimesNs, tracks, thumbnails, scanHz, scans, tilesRun, coastLimitNs };
+  const cameraStats: CameraStats = {
+    estimates: coverage!.estimates,
+    moving: coverage!.moving,
+    cuts: coverage!.cuts,
+    fullScans: tileSets.reduce((s, x) => s + x.fullScans, 0),
+    extraTiles: tileSets.reduce((s, x) => s + x.extraTiles, 0),
+    msPerEstimate: cameraMs / Math.max(1, coverage!.estimates),
+  };
+  return { width, height, frameTimesNs, tracks, thumbnails, scanHz, scans, tilesRun, coastLimitNs, degraded: coverage!.finish(), camera: cameraStats };
 }
 
 /** Targets whose tracks explain movement, so the motion safety net leaves it to them. */

@@ -5,10 +5,24 @@
  * at a region-of-interest tile around each moving thing and each live track, the coarse
  * whole-frame levels, and a share of the grid so that every grid tile is swept at least
  * once per `fullScanNs`.
+ *
+ * Nothing skipped counts as scanned: a tile only counts for objects at least as large as
+ * the smallest one it can find at the scale it runs at (a whole-frame tile does not see a
+ * 24 px face), and a grid tile only counts as swept when it ran itself (or a tile no
+ * coarser than it covered it whole).
+ *
+ * When the camera moves or cuts, every tile at every level runs at every scan until the
+ * picture is stable again. Tile state is kept in frame coordinates, not carried through
+ * the camera motion: "when was this part of the picture last looked at" means nothing
+ * once the picture has moved under it, and a full scan makes every tile fresh at once,
+ * so there is no stale state to transform. It costs inferences while the camera moves
+ * (counted: `fullScans`, `extraTiles`), and it is what keeps a panning camera's faces
+ * masked at the still camera's rate.
  */
 import type { Detector, Tile } from './detectors/detector.js';
 import { hull, type Box } from './geometry.js';
 import { predict, type Track } from './tracker.js';
+import type { CameraState } from './camera-motion.js';
 
 export interface TileState extends Tile {
   /** Footage time of the last scan that looked at this tile; -Infinity: never. */
@@ -26,6 +40,10 @@ export interface ScanPlan {
   scanned(b: Box): boolean;
   /** Time of the scan of the area of a box before this one (0 if none). */
   lastScanNs(b: Box): number;
+  /** Every tile at every level, because the camera moved or cut. */
+  full: boolean;
+  /** Tiles run beyond what a still camera's plan would have run. */
+  extraTiles: number;
 }
 
 /** A box belongs to a tile when its centre lies inside it. */
@@ -40,6 +58,13 @@ export const covers = (outer: Box, inner: Box) =>
 
 export class TileScheduler {
   readonly tiles: TileState[];
+  /** Smallest object (longer side, source px) a tile of the finest grid finds, and that tile's size. */
+  readonly minObjectPx: number;
+  private readonly fineW: number;
+  private readonly fineH: number;
+  /** Scans that ran everything because the camera moved, and what they cost on top. */
+  fullScans = 0;
+  extraTiles = 0;
 
   constructor(
     readonly det: Detector,
@@ -48,10 +73,30 @@ export class TileScheduler {
     readonly fullScanNs: number,
   ) {
     this.tiles = det.tiles(width, height).map((t) => ({ ...t, lastScanNs: -Infinity }));
+    const finest = Math.min(...this.tiles.map((t) => t.level));
+    const fine = this.tiles.filter((t) => t.level === finest);
+    this.fineW = Math.max(...fine.map((t) => t.w));
+    this.fineH = Math.max(...fine.map((t) => t.h));
+    const input = det.model?.entry?.input;
+    // The model finds objects down to minObjectPx at its input; a finest-grid tile is
+    // scaled to the input, so that is this many source pixels.
+    this.minObjectPx = input ? det.model.entry.minObjectPx * Math.max(this.fineW / input.width, this.fineH / input.height) : 0;
   }
 
-  /** What to scan at `tNs`, `scanGapNs` after the previous scan. Changes nothing until `commit`. */
-  plan(tNs: number, scanGapNs: number, tracks: readonly Track[], moving: Box[]): ScanPlan {
+  /**
+   * Smallest object a tile finds at the scale it runs at: a tile larger than the finest
+   * grid tile is scaled down more (or, for models that take any input size, at most as
+   * much: this errs towards "not seen", which keeps a track's mask held).
+   */
+  minSeenPx(t: Box): number {
+    return this.minObjectPx * Math.max(1, t.w / this.fineW, t.h / this.fineH);
+  }
+
+  /**
+   * What to scan at `tNs`, `scanGapNs` after the previous scan, given the camera's state
+   * (moving or cut: everything). Changes nothing until `commit`.
+   */
+  plan(tNs: number, scanGapNs: number, tracks: readonly Track[], moving: Box[], camera: CameraState = 'stable'): ScanPlan {
     const { det, width, height, tiles } = this;
     const busy = [...moving, ...tracks.filter((t) => t.active && t.target === det.target).map((t) => predict(t, tNs))];
     // Group busy boxes whose hull still fits one ROI tile: one inference for a group.
@@ -74,16 +119,30 @@ export class TileScheduler {
     const quota = Math.ceil((tiles.filter((t) => t.level === 0).length * Math.max(scanGapNs, 1)) / this.fullScanNs);
     const rest = tiles.filter((t) => !swept.has(t)).sort((a, b) => a.lastScanNs - b.lastScanNs);
     for (const t of rest.slice(0, quota)) swept.add(t);
-    const run: Tile[] = [...swept, ...rois];
-    // Grid tiles wholly inside an ROI tile were looked at too.
-    for (const t of tiles) if (!swept.has(t) && t.level === 0 && rois.some((r) => covers(r, t))) swept.add(t);
+    let run: Tile[] = [...swept, ...rois];
+    const full = camera !== 'stable';
+    let extraTiles = 0;
+    if (full) {
+      // The picture moved under the tile state: look at all of it, at every scale. The
+      // grid's overlap holds every object whole in some tile, so ROI tiles add nothing.
+      extraTiles = Math.max(0, tiles.length - run.length);
+      run = [...tiles];
+      for (const t of tiles) swept.add(t);
+    } else {
+      // A grid tile covered whole by a tile that ran at least as fine was looked at too.
+      for (const t of tiles) {
+        if (!swept.has(t) && rois.some((r) => covers(r, t) && r.w <= t.w && r.h <= t.h)) swept.add(t);
+      }
+    }
     // The times before this scan, for lastScanNs once the scan is committed.
     const before = new Map(tiles.map((t) => [t, t.lastScanNs]));
     return {
       tNs,
       run,
       swept: [...swept],
-      scanned: (b) => run.some((t) => contains(t, b)),
+      full,
+      extraTiles,
+      scanned: (b) => run.some((t) => contains(t, b) && Math.max(b.w, b.h) >= this.minSeenPx(t)),
       lastScanNs: (b) => {
         const earliest = Math.min(...tiles.filter((t) => contains(t, b)).map((t) => before.get(t)!));
         return Number.isFinite(earliest) ? earliest : 0;
@@ -94,5 +153,74 @@ export class TileScheduler {
   /** Records that the plan's scan ran. */
   commit(plan: ScanPlan): void {
     for (const t of plan.swept) t.lastScanNs = plan.tNs;
+    if (plan.full) {
+      this.fullScans++;
+      this.extraTiles += plan.extraTiles;
+    }
+  }
+}
+
+/** A stretch of footage the analysis could not cover as promised. */
+export interface DegradedStretch {
+  fromNs: number;
+  toNs: number;
+  reason: string;
+}
+
+/**
+ * Where coverage was degraded because the camera moved faster than the analysis can
+ * follow: a shift between two scans larger than `maxShiftPx` (the picture slews further
+ * than a tracked mask can be carried between scans), or the picture changing beyond
+ * registration at two scans in a row (a whip pan or a blurred slew; one clean cut to a
+ * preset is not degraded: it is scanned whole at once). Each stretch runs from the scan
+ * before its first degraded scan to its last one.
+ */
+export class CoverageLog {
+  private readonly stretches: DegradedStretch[] = [];
+  private open?: DegradedStretch;
+  private openKind?: 'fast' | 'cuts';
+  private openShift = 0;
+  private lastState?: CameraState;
+  estimates = 0;
+  moving = 0;
+  cuts = 0;
+
+  constructor(readonly maxShiftPx: number) {}
+
+  note(tNs: number, previousScanNs: number, state: CameraState, shiftPx: number): void {
+    this.estimates++;
+    if (state === 'moving') this.moving++;
+    const first = this.lastState === undefined;
+    if (state === 'cut' && !first) this.cuts++;
+    let kind: 'fast' | 'cuts' | undefined;
+    if (state === 'moving' && shiftPx > this.maxShiftPx) kind = 'fast';
+    else if (state === 'cut' && this.lastState === 'cut') kind = 'cuts';
+    this.lastState = state;
+    if (!kind) {
+      this.close();
+      return;
+    }
+    if (this.open && this.openKind === kind) this.open.toNs = tNs;
+    else {
+      this.close();
+      this.open = { fromNs: previousScanNs, toNs: tNs, reason: '' };
+      this.openKind = kind;
+      this.openShift = 0;
+    }
+    this.openShift = Math.max(this.openShift, shiftPx);
+    this.open.reason =
+      kind === 'fast'
+        ? `camera moved up to ${Math.round(this.openShift)} px between scans (limit ${Math.round(this.maxShiftPx)} px)`
+        : 'picture changed beyond registration at consecutive scans (camera moving too fast)';
+  }
+
+  private close(): void {
+    if (this.open) this.stretches.push(this.open);
+    this.open = undefined;
+  }
+
+  finish(): DegradedStretch[] {
+    this.close();
+    return [...this.stretches].sort((a, b) => a.fromNs - b.fromNs);
   }
 }
