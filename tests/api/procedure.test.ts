@@ -129,7 +129,8 @@ t.test('request to destruction', async (t) => {
   const destroyed = await clerk2('GET', `/api/requests/${id}`);
   t.equal(destroyed.body.state, 'destroyed');
   t.equal(destroyed.body.destruction.reason, 'expired');
-  t.equal((await clerk2('GET', `/api/requests/${id}/package`)).status, 409, 'no delivery after destruction');
+  t.equal((await clerk2('GET', `/api/requests/${id}/package`)).status, 410, 'no delivery after destruction (410: gone)');
+  t.ok(destroyed.body.destruction.removed.includes('package password'), `expiry removes the derivatives too: ${destroyed.body.destruction.removed.join(', ')}`);
 
   const ledger = await auditor2('GET', '/api/ledger');
   t.equal(ledger.status, 200);

@@ -105,6 +105,12 @@ export function reviewMediaRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         encoder.end();
         await sinking;
         await rename(partial, file);
+        // Destroyed while the clip was being made: it must not outlive the request.
+        const now = wf.load(id);
+        if (now.state === 'destroyed') {
+          await rm(file, { force: true });
+          wf.assertNotDestroyed(now, 'review clip');
+        }
         return file;
       } catch (e) {
         encoder.abort(`review clip failed: ${(e as Error).message}`);
