@@ -169,8 +169,8 @@ export interface DegradedStretch {
 
 /**
  * Where coverage was degraded because the camera moved faster than the analysis can
- * follow: a shift between two scans larger than `maxShiftPx` (the picture slews further
- * than a tracked mask can be carried between scans), or the picture changing beyond
+ * follow: a shift larger than `maxShiftPx` at two scans in a row (the picture slews
+ * further than a tracked mask can be carried between scans), or the picture changing beyond
  * registration at two scans in a row (a whip pan or a blurred slew; one clean cut to a
  * preset is not degraded: it is scanned whole at once). Each stretch runs from the scan
  * before its first degraded scan to its last one.
@@ -181,6 +181,8 @@ export class CoverageLog {
   private openKind?: 'fast' | 'cuts';
   private openShift = 0;
   private lastState?: CameraState;
+  private lastFast = false;
+  private lastFastFromNs = 0;
   estimates = 0;
   moving = 0;
   cuts = 0;
@@ -193,9 +195,16 @@ export class CoverageLog {
     const first = this.lastState === undefined;
     if (state === 'cut' && !first) this.cuts++;
     let kind: 'fast' | 'cuts' | undefined;
-    if (state === 'moving' && shiftPx > this.maxShiftPx) kind = 'fast';
+    // One jump (to a preset) is scanned whole at once; only a second one in a row is a
+    // slew the analysis cannot follow.
+    const fast = state === 'moving' && shiftPx > this.maxShiftPx;
+    if (fast && (this.lastFast || this.open)) kind = 'fast';
     else if (state === 'cut' && this.lastState === 'cut') kind = 'cuts';
     this.lastState = state;
+    const previousFast = this.lastFast;
+    this.lastFast = fast;
+    if (kind === 'fast' && !this.open && previousFast) previousScanNs = this.lastFastFromNs;
+    if (fast) this.lastFastFromNs = previousScanNs;
     if (!kind) {
       this.close();
       return;

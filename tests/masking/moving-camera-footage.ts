@@ -8,11 +8,13 @@ import { i420Layout, parseRawCaps, type Frame, type I420Layout } from '../../src
 import { quoteLocation } from '../../src/media/profiles.js';
 import { compose, invert, type Similarity } from '../../src/masking/camera-motion.js';
 import type { Picture } from '../../src/samples/compose.js';
+import type { Box } from '../../src/masking/geometry.js';
 
 export const VTEST = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 
-/** The first `n` frames of a video file, decoded to I420 by GStreamer. */
-export async function decodeFrames(file: string, n: number): Promise<Picture[]> {
+/** The first `n` frames of a video file (every `every`-th), decoded to I420 by GStreamer. */
+export async function decodeFrames(file: string, n: number, every = 1): Promise<Picture[]> {
+  let index = 0;
   let layout: I420Layout | undefined;
   const out: Picture[] = [];
   for await (const r of readRecords(`filesrc location=${quoteLocation(file)} ! decodebin ! videoconvert ! video/x-raw,format=I420 ! appsink name=out`, { label: `decode ${file}` })) {
@@ -20,6 +22,7 @@ export async function decodeFrames(file: string, n: number): Promise<Picture[]> 
       const c = parseRawCaps(r.caps)!;
       layout = i420Layout(c.width, c.height);
     } else if (layout) {
+      if (index++ % every !== 0) continue;
       out.push({ layout, data: Buffer.from(r.data) });
       if (out.length >= n) break;
     }
@@ -90,4 +93,88 @@ export function cornerError(m: Similarity, n: Similarity, W: number, H: number):
     worst = Math.max(worst, Math.hypot(p.x - q.x, p.y - q.y));
   }
   return worst;
+}
+
+/** A face standing or walking in the scene (world pixels; size at zoom 1). */
+export interface WorldFace {
+  sprite: (size: number) => Promise<Picture>;
+  x: number;
+  y: number;
+  /** World pixels per frame. */
+  vx: number;
+  vy: number;
+  size: number;
+  label: string;
+}
+
+/**
+ * Encodes a clip of real faces in a real scene seen by a moving camera: per frame, the
+ * camera pose (output -> world) renders the world picture, and each face is pasted where
+ * the pose puts it, scaled by the zoom. Returns the exact face boxes of every frame.
+ */
+export async function composeMovingClip(opts: {
+  out: string;
+  width: number;
+  height: number;
+  fps: number;
+  frames: number;
+  world: Picture;
+  faces: WorldFace[];
+  poseAt: (i: number) => Similarity;
+}): Promise<{ tNs: number; objects: (Box & { label: string })[] }[]> {
+  const { startEncoder } = await import('../../src/media/gst-process.js');
+  const { paste } = await import('../../src/samples/compose.js');
+  const enc = startEncoder(
+    `appsrc name=in format=time ! videoconvert ! x264enc speed-preset=ultrafast key-int-max=${opts.fps * 2} bitrate=${Math.round((opts.width * opts.height * opts.fps * 0.1) / 1000)} ! h264parse ! mp4mux ! filesink location=${quoteLocation(opts.out)}`,
+    { label: `compose ${opts.out}` },
+  );
+  const drained = (async () => {
+    for await (const _ of enc.output) void _;
+  })();
+  const frameNs = 1e9 / opts.fps;
+  const sprites = new Map<string, Picture>();
+  const truth: { tNs: number; objects: (Box & { label: string })[] }[] = [];
+  try {
+    await enc.setCaps(`video/x-raw,format=I420,width=${opts.width},height=${opts.height},framerate=${opts.fps}/1`);
+    for (let i = 0; i < opts.frames; i++) {
+      const g = opts.poseAt(i);
+      const frame = view(opts.world, g, opts.width, opts.height);
+      const inv = invert(g);
+      const zoom = 1 / Math.hypot(g.a, g.b);
+      const objects: (Box & { label: string })[] = [];
+      for (const f of opts.faces) {
+        const wx = f.x + f.vx * i, wy = f.y + f.vy * i;
+        const size = Math.round(f.size * zoom);
+        const p = { x: inv.a * wx - inv.b * wy + inv.tx, y: inv.b * wx + inv.a * wy + inv.ty };
+        const x = Math.round(p.x) & ~1, y = Math.round(p.y) & ~1;
+        if (x < 0 || y < 0 || x + size > opts.width || y + size > opts.height) continue; // only faces wholly in view count
+        const key = `${f.label}:${size}`;
+        if (!sprites.has(key)) sprites.set(key, await f.sprite(size));
+        paste(frame, sprites.get(key)!, x, y);
+        objects.push({ x, y, w: size, h: size, label: f.label });
+      }
+      truth.push({ tNs: Math.round(i * frameNs), objects });
+      await enc.writeFrame(Math.round(i * frameNs), Math.round(frameNs), frame.data);
+    }
+    enc.end();
+    await drained;
+  } catch (e) {
+    enc.abort('composition failed');
+    await drained.catch(() => undefined);
+    throw e;
+  }
+  return truth;
+}
+
+/** Per-pixel median of pictures of one size: the empty scene behind people who keep moving. */
+export function medianPicture(ps: Picture[]): Picture {
+  const L = ps[0]!.layout;
+  const out = Buffer.alloc(L.size);
+  const v = new Uint8Array(ps.length);
+  for (let i = 0; i < L.size; i++) {
+    for (let k = 0; k < ps.length; k++) v[k] = ps[k]!.data[i]!;
+    v.sort();
+    out[i] = v[v.length >> 1]!;
+  }
+  return { layout: L, data: out };
 }

@@ -112,7 +112,7 @@ t.test('under a pan, a zoom and a shake every tile at every level is looked at w
 t.test('coverage log: degraded stretches for fast slews and repeated cuts, not for one clean cut', async (t) => {
   const log = new CoverageLog(120);
   const seq: [CameraState, number][] = [
-    ['cut', 0], ['stable', 0], ['moving', 10], ['cut', 0], ['stable', 0], // a clean preset jump
+    ['cut', 0], ['stable', 0], ['moving', 400], ['cut', 0], ['stable', 0], // one jump of 400 px, then a clean cut
     ['moving', 20], ['moving', 200], ['moving', 300], ['moving', 30], ['stable', 0], // a fast slew
     ['cut', 0], ['cut', 0], ['cut', 0], ['stable', 0], // a whip pan: nothing registers
   ];
