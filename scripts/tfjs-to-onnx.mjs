@@ -51,6 +51,8 @@ function readWeights(modelJson, readShard) {
     for (const w of group.weights) {
       const n = w.shape.reduce((a, b) => a * b, 1);
       const q = w.quantization;
+      const bytes = n * (q ? 2 : 4);
+      if (off + bytes > bin.length) fail(`weight ${w.name} runs past the end of ${group.paths.join(', ')}`);
       let data;
       if (q) {
         if (q.dtype !== 'float16' || w.dtype !== 'float32') fail(`weight ${w.name}: quantization ${JSON.stringify(q)} is not supported (only float16 -> float32)`);
@@ -68,7 +70,6 @@ function readWeights(modelJson, readShard) {
       } else {
         fail(`weight ${w.name}: dtype ${w.dtype} is not supported`);
       }
-      if (off > bin.length) fail(`weight ${w.name} runs past the end of ${group.paths.join(', ')}`);
       out.set(w.name, { dtype: w.dtype, shape: w.shape.slice(), data });
     }
     if (off !== bin.length) fail(`weights of ${group.paths.join(', ')} take ${off} bytes, the shards hold ${bin.length}`);
