@@ -239,7 +239,12 @@ export function Review({ id }: { id: string }) {
   const stroke = Math.max(2, data.width / 320);
   const thumb = (tid: number) => `/api/requests/${id}/tracks/${tid}/thumbnail`;
   const ids = (u: Unit) => u.ids.map((x) => `#${x}`).join(' + ');
-  const what = (u: Unit) => (u.label ? (t(`label.${u.label}` as Key) === `label.${u.label}` ? u.label : t(`label.${u.label}` as Key)) : t(`target.${u.target}` as Key));
+  // Vehicles say their class (car, bus...); every other card its target.
+  const what = (u: Unit) => {
+    if (u.target !== 'vehicle' || !u.label) return t(`target.${u.target}` as Key);
+    const k = `label.${u.label}` as Key;
+    return t(k) === k ? u.label : t(k);
+  };
 
   const card = (u: Unit) => {
     const vis = isVisible(u);
@@ -433,6 +438,12 @@ export function Review({ id }: { id: string }) {
             </button>
           </div>
         ))}
+        <ReportSummary report={data.report} units={units} visible={isVisible} onSeek={seek} />
+        <div class="actions">
+          <button type="button" class="primary" disabled={busy} onClick={confirm} data-testid="confirm-review">
+            {t('confirmReview')}
+          </button>
+        </div>
       </section>
       <section class="card side">
         <div class="merge-bar" data-testid="merge-bar">
@@ -458,12 +469,6 @@ export function Review({ id }: { id: string }) {
         {section('facesPlates', 'secFacesPlates', 'facesNote')}
         {section('motion', 'secMotion', 'motionNote')}
         {section('vehicles', 'secVehicles', 'vehiclesNote')}
-        <ReportSummary report={data.report} units={units} visible={isVisible} onSeek={seek} />
-        <div class="actions">
-          <button type="button" class="primary" disabled={busy} onClick={confirm} data-testid="confirm-review">
-            {t('confirmReview')}
-          </button>
-        </div>
       </section>
     </div>
   );
