@@ -2,8 +2,11 @@
  * The whole procedure through the touchscreen UI in a real browser (Debian's chromium,
  * headless, touch emulation on, 1280x800, Korean): bootstrap with the console token,
  * accounts, forced password changes, a request on real footage with the recordings
- * picker, reception, approval by another account, masking review (one track left
- * visible, one manual region drawn on the picture, a masked preview), render, password
+ * picker, reception, approval by another account, masking review (tracks in sections,
+ * two merged as the same person and the group left visible then unmerged, unexplained
+ * motion dismissed and masked again, head/body, the masking report and the strip under
+ * the scrubber; one track left visible, one manual region drawn on the picture, a masked
+ * preview), render, password
  * and download; the downloaded package is verified. On the way: every screen's touch
  * targets are at least 48 px tall, each role sees only its screens, an API error is
  * shown in Korean without losing what was typed, and screenshots of every screen are
@@ -13,7 +16,7 @@ import t from 'tap';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type APIRequestContext, type Browser, type Page } from 'playwright-core';
 import { verifyPackage } from '../../src/seal/index.js';
 import { makeLobby, PASSWORDS, start, testSettings, type Running } from '../api/helpers.js';
 // @ts-expect-error: a plain ES module script without types
@@ -89,6 +92,138 @@ async function firstLogin(t: Tap.Test, page: Page, id: string, temporary: string
 async function logout(page: Page) {
   await page.tap('[data-testid=logout]');
   await page.waitForSelector('[data-testid=login]');
+}
+
+/** Polls until `ok` holds for what `get` returns (the saved decision follows a tap after a round trip). */
+async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: T = await get();
+  while (!ok(last)) {
+    if (Date.now() > end) throw new Error(`${what}: still ${JSON.stringify(last).slice(0, 300)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    last = await get();
+  }
+  return last;
+}
+
+interface SavedReview {
+  unmasked: number[];
+  groups?: number[][];
+  personMask?: string;
+}
+
+interface ApiTrack {
+  id: number;
+  target: string;
+  ownerId?: number;
+  unmasked: boolean;
+  points: { y: number }[];
+}
+
+/**
+ * The review screen's sections (persons with their attached faces, loose faces and
+ * plates, unexplained motion), merge and undo, the group's decision in the saved review
+ * and in the preview plan, dismissing unexplained motion, head or body, the masking
+ * report and the strip. Ends with the subject's card (the person holding the subject's
+ * face, or the face itself) alone visible, persons by head; returns the ids that saves.
+ */
+async function reviewScreen(t: Tap.Test, page: Page, request: APIRequestContext, base: string, id: string): Promise<{ unmasked: number[]; visible: number[] }> {
+  const review = async () => ((await (await request.get(`${base}/api/requests/${id}`)).json()) as { review: SavedReview }).review;
+  const fetchTracks = async () =>
+    (await (await request.get(`${base}/api/requests/${id}/tracks`)).json()) as { tracks: ApiTrack[]; report: { maskedSharePerSecond: number[]; unexplainedMotion: { tracks: number } } };
+  const { tracks, report } = await fetchTracks();
+  const count = (sel: string) => page.$$eval(sel, (els) => els.length);
+  const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
+  const persons = tracks.filter((x) => x.target === 'person');
+  const attached = tracks.filter((x) => x.target === 'face' && x.ownerId !== undefined);
+  const loose = tracks.filter((x) => (x.target === 'face' && x.ownerId === undefined) || x.target === 'plate');
+  const motion = tracks.filter((x) => x.target === 'motion');
+  const vehicles = tracks.filter((x) => x.target === 'vehicle');
+  t.comment(`tracks: ${tracks.length} (${persons.length} person, ${attached.length} face attached to a person, ${loose.length} loose face/plate, ${motion.length} unexplained motion, ${vehicles.length} vehicle)`);
+
+  t.match(await page.textContent('[data-testid=section-persons] h2'), new RegExp(`^사람 \\(${persons.length}\\)`), `the persons section leads: one card per person (${persons.length})`);
+  t.equal(await count('[data-testid=section-persons] [data-testid=unit-card]'), persons.length, 'one card per person track before any merge');
+  for (const f of attached) t.match(await page.textContent(`[data-unit="t${f.ownerId}"] [data-testid=attached-faces]`), `#${f.id}`, `face #${f.id} is shown with its person #${f.ownerId}, not as a card`);
+  t.equal(await count('[data-testid=section-facesPlates] [data-testid=unit-card]'), loose.length, `loose faces and plates under 얼굴·번호판 (${loose.length})`);
+  t.equal(await count('[data-testid=section-motion] [data-testid=unit-card]'), motion.length, `unexplained motion apart (${motion.length} cards)`);
+  t.equal(await count('[data-testid=section-vehicles] [data-testid=unit-card]'), vehicles.length, `vehicles apart, for information (${vehicles.length})`);
+  t.equal(await count('[data-testid=section-vehicles] [data-testid=track-card]'), 0, 'a vehicle card has no masked/visible switch');
+  t.equal(await count('[data-testid=track-card]'), tracks.length - attached.length - vehicles.length, 'a switch per track, attached faces inside their person');
+
+  // The strip under the scrubber draws the report's share per second; the summary says it.
+  const drawn = await page.$$eval('[data-testid=strip-second]', (els) => els.map((e) => Number(e.getAttribute('data-share'))));
+  t.same(drawn, report.maskedSharePerSecond.filter((x) => x > 0), `the strip draws the masked share of each second (${drawn.join(', ')})`);
+  t.ok(drawn.length >= 4, `${drawn.length} seconds drawn`);
+  t.match(await page.textContent('[data-testid=report-tracks]'), new RegExp(`^추적 ${tracks.length - vehicles.length}개 가림 · 0개 공개`), 'the report: every track but vehicles masked');
+  t.match(await page.textContent('[data-testid=report-persons]'), new RegExp(`^사람 ${persons.length}명 가림 · 0명 공개`), 'the report: every person masked');
+  t.match(await page.textContent('[data-testid=report-motion]'), new RegExp(`설명되지 않은 움직임 ${report.unexplainedMotion.tracks}개: 화면의 평균 [\\d.]+%`), 'the report: unexplained motion and its share');
+  t.comment(`report before confirm: ${(await page.textContent('[data-testid=masking-report] ul'))?.replace(/\s+/g, ' ')}`);
+  await shot(t, page, '08a-review-sections');
+
+  // Merge two cards as the same person (two persons if there are, else two loose faces); one tap leaves the group visible.
+  const pair = (persons.length >= 2 ? persons : loose.filter((x) => x.target === 'face')).slice(0, 2).map((x) => x.id);
+  t.equal(pair.length, 2, `two cards of one kind to merge (${pair.join(', ')})`);
+  const both = sorted(pair);
+  t.ok(await page.isDisabled('[data-testid=merge]'), 'merge is offered only once two cards are chosen');
+  await page.tap(`[data-unit="t${pair[0]}"] [data-testid=choose]`);
+  await page.tap(`[data-unit="t${pair[1]}"] [data-testid=choose]`);
+  await page.tap('[data-testid=merge]');
+  const group = `[data-unit="g${both[0]}"]`;
+  await page.waitForSelector(group);
+  let saved = await until(review, (r) => (r.groups ?? []).length === 1, 'the merge is saved');
+  t.same(saved.groups, [both], `the merge group is saved (${both.join('+')})`);
+  t.same(saved.unmasked, [], 'merged, still masked');
+  await page.tap(`${group} [data-testid=track-card]`);
+  saved = await until(review, (r) => r.unmasked.length === 2, 'the group is left visible');
+  t.same(saved.unmasked, both, 'one tap on the group: both tracks visible in the saved decision');
+  const withFaces = sorted([...both, ...attached.filter((f) => both.includes(f.ownerId!)).map((f) => f.id)]);
+  const preview = await request.get(`${base}/api/requests/${id}/review/frame?t=2&masked=true`);
+  t.same((preview.headers()['x-veilport-visible-tracks'] ?? '').split(',').filter(Boolean).map(Number), withFaces, `and visible in the preview plan, with their faces (${withFaces.join(',')})`);
+  await page.waitForFunction((n) => new RegExp(`개 가림 · ${n}개 공개`).test(document.querySelector('[data-testid=report-tracks]')?.textContent ?? ''), withFaces.length);
+  t.pass(`the report follows the saved decision (${withFaces.length} tracks visible)`);
+  await page.waitForFunction(() => document.querySelector('[data-testid=save-state]')?.textContent === '저장됨');
+  await shot(t, page, '08b-review-merged');
+
+  // Undo the merge: each track keeps its decision; mask both again.
+  await page.tap(`${group} [data-testid=unmerge]`);
+  saved = await until(review, (r) => (r.groups ?? []).length === 0, 'the merge is undone');
+  t.same(saved.unmasked, both, 'undoing the merge keeps both visible');
+  for (const x of pair) {
+    await page.waitForSelector(`[data-track="${x}"][aria-pressed=true]`);
+    await page.tap(`[data-track="${x}"]`);
+  }
+  saved = await until(review, (r) => r.unmasked.length === 0, 'both masked again');
+
+  // Dismiss one unexplained motion (a tree, say): recorded as unmasking it; then mask it again.
+  const m = motion[0]?.id;
+  t.ok(m !== undefined, 'an unexplained-motion card to dismiss');
+  if (m !== undefined) {
+    await page.tap(`[data-unit="t${m}"] [data-testid=dismiss]`);
+    saved = await until(review, (r) => r.unmasked.includes(m), 'the motion dismissed');
+    t.same(saved.unmasked, [m], 'dismissing unexplained motion is saved as unmasking it');
+    await page.waitForSelector(`[data-unit="t${m}"] .badge.st-delivered`);
+    await page.tap(`[data-unit="t${m}"] [data-testid=dismiss]`);
+    saved = await until(review, (r) => !r.unmasked.includes(m), 'the motion masked again');
+  }
+
+  // Head or whole body for persons.
+  await page.tap('[data-testid=section-persons] .choice button:nth-child(2)');
+  saved = await until(review, (r) => r.personMask === 'body', 'persons by body');
+  await page.tap('[data-testid=section-persons] .choice button:nth-child(1)');
+  saved = await until(review, (r) => r.personMask === 'head', 'persons by head');
+
+  // The subject: the bottom face, or the person it belongs to.
+  const face = tracks.filter((x) => x.target === 'face').find((x) => x.points.every((p) => p.y > 150));
+  t.ok(face, `the subject's face is among ${tracks.length} tracks`);
+  const card = face!.ownerId ?? face!.id;
+  await page.tap(`[data-track="${card}"]`);
+  saved = await until(review, (r) => r.unmasked.length > 0, 'the subject left visible');
+  t.same(saved.unmasked, [card], `the decision: the subject's card (#${card}) alone visible, persons by head`);
+  const visible = (await fetchTracks()).tracks.filter((x) => x.unmasked).map((x) => x.id);
+  t.same(visible, sorted([card, ...attached.filter((f) => f.ownerId === card).map((f) => f.id)]), `visible: ${visible.join(', ')}`);
+  await page.waitForSelector(`[data-track="${card}"][aria-pressed=true]`);
+  await page.waitForFunction(() => document.querySelector('[data-testid=save-state]')?.textContent === '저장됨');
+  return { unmasked: saved.unmasked, visible };
 }
 
 const navLinks = (page: Page) => page.$$eval('nav a.nav', (as) => as.map((a) => a.getAttribute('href')));
@@ -176,8 +311,7 @@ t.test('the whole procedure through the touchscreen UI', async (t) => {
   await page.tap('[data-testid=piece]');
   t.match(await page.inputValue('input[name=from]'), /^2026-03-01T09:00(:00)?$/, 'tapping the piece selects it');
   t.equal(await page.inputValue('input[name=to]'), '2026-03-01T09:00:06');
-  await page.tap('button[data-target=plate]');
-  await page.tap('button[data-target=motion]');
+  await page.tap('button[data-target=plate]'); // persons, faces and unexplained motion
   await page.fill('input[name=expiresAfterDays]', '1');
   await shot(t, page, '05-new-request');
   await page.tap('[data-testid=register]');
@@ -201,16 +335,10 @@ t.test('the whole procedure through the touchscreen UI', async (t) => {
   await page.waitForSelector('[data-testid=approve]');
   t.equal(await page.$('[data-testid=receive]'), null, 'the approver is offered no reception');
   await page.tap('[data-testid=approve]');
-  await page.waitForSelector('[data-testid=go-review]', { timeout: 120_000 });
+  await page.waitForSelector('[data-testid=go-review]', { timeout: 300_000 }); // a shared, loaded box analyses slowly
   await page.tap('[data-testid=go-review]');
   await page.waitForSelector('[data-testid=track-card]');
-  const tracks = (await (await context.request.get(`${base}/api/requests/${id}/tracks`)).json()) as { tracks: { id: number; points: { y: number }[] }[] };
-  const subject = tracks.tracks.find((tr) => tr.points.every((p) => p.y > 150));
-  t.ok(subject, `the subject's track is among ${tracks.tracks.length}`);
-  t.equal((await page.$$('[data-testid=track-card]')).length, tracks.tracks.length, 'one card per track');
-  await page.tap(`[data-track="${subject!.id}"]`);
-  await page.waitForSelector(`[data-track="${subject!.id}"][aria-pressed=true]`);
-  await page.waitForFunction(() => document.querySelector('[aria-live]')?.textContent === '저장됨');
+  const subject = await reviewScreen(t, page, context.request, base, id);
 
   // The clip plays in the browser.
   const clip = await page.waitForFunction(() => {
@@ -220,6 +348,7 @@ t.test('the whole procedure through the touchscreen UI', async (t) => {
   t.ok(clip && clip.duration > 4, `the review clip plays (${JSON.stringify(clip)})`);
 
   // Draw one manual region on the picture.
+  await page.$eval('[data-testid=overlay]', (el) => el.scrollIntoView({ block: 'center' })); // the track cards above may have scrolled it away
   await page.tap('[data-testid=draw]');
   const box = (await (await page.$('[data-testid=overlay]'))!.boundingBox())!;
   await page.mouse.move(box.x + box.width * 0.05, box.y + box.height * 0.05);
@@ -228,7 +357,7 @@ t.test('the whole procedure through the touchscreen UI', async (t) => {
   await page.mouse.move(box.x + box.width * 0.25, box.y + box.height * 0.2, { steps: 5 });
   await page.mouse.up();
   await page.waitForSelector('[data-testid=region]');
-  await page.waitForFunction(() => document.querySelector('[aria-live]')?.textContent === '저장됨');
+  await page.waitForFunction(() => document.querySelector('[data-testid=save-state]')?.textContent === '저장됨');
   await page.tap('[data-testid=preview]');
   await page.waitForFunction(() => {
     const img = document.querySelector<HTMLImageElement>('[data-testid=preview-img]');
@@ -237,7 +366,7 @@ t.test('the whole procedure through the touchscreen UI', async (t) => {
   t.pass('the masked preview frame is shown');
   await shot(t, page, '08-review');
   const saved = (await (await context.request.get(`${base}/api/requests/${id}`)).json()) as { review: { unmasked: number[]; manualRegions: { x: number; y: number; w: number; h: number }[] } };
-  t.same(saved.review.unmasked, [subject!.id], 'the decision saved: the subject left visible');
+  t.same(saved.review.unmasked, subject.unmasked, 'the decision saved: the subject left visible');
   t.equal(saved.review.manualRegions.length, 1, 'the drawn region saved');
   const r0 = saved.review.manualRegions[0]!;
   t.ok(r0.x >= 20 && r0.x <= 45 && r0.w >= 100 && r0.w <= 150, `the region is where it was drawn (${JSON.stringify(r0)})`);
@@ -272,7 +401,7 @@ t.test('the whole procedure through the touchscreen UI', async (t) => {
   await shot(t, page, '10-delivery');
   const verified = await verifyPackage(file, { trustedPublicKeys: [run.daemon.ctx.signer.publicKey] });
   t.equal(verified.manifest.caseId, id, 'the downloaded package verifies and names the request');
-  t.same(verified.manifest.masking.tracksUnmasked.map((x: { id: number }) => x.id), [subject!.id], 'the reviewed track is left visible in the package');
+  t.same(verified.manifest.masking.tracksUnmasked.map((x: { id: number }) => x.id).sort((a: number, b: number) => a - b), subject.visible, 'the reviewed card (and its faces) is left visible in the package');
   t.equal(verified.manifest.masking.manualRegions, 1, 'the drawn region is in the package');
   await logout(page);
 
