@@ -241,7 +241,7 @@ export function Review({ id }: { id: string }) {
   const ids = (u: Unit) => u.ids.map((x) => `#${x}`).join(' + ');
   // Vehicles say their class (car, bus...); every other card its target.
   const what = (u: Unit) => {
-    if (u.target !== 'vehicle' || !u.label) return t(`target.${u.target}` as Key);
+    if (u.target !== 'vehicle' || !u.label) return t(`one.${u.target}` as Key);
     const k = `label.${u.label}` as Key;
     return t(k) === k ? u.label : t(k);
   };
