@@ -9,7 +9,7 @@ import { loadModel, readManifest, type LoadedModel, type ModelFamily } from '../
 /** Targets the CLI accepts: model-backed ones, plus "motion" (foreground masking). */
 export const TARGETS = ['face', 'plate', 'person', 'motion'] as const;
 export type Target = (typeof TARGETS)[number];
-export const DEFAULT_TARGETS: Target[] = ['face', 'plate', 'motion'];
+export const DEFAULT_TARGETS: Target[] = ['person', 'face', 'plate', 'motion'];
 
 export function parseTargets(s: string): Target[] {
   const list = s.split(',').map((x) => x.trim()).filter(Boolean);

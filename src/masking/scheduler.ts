@@ -110,10 +110,17 @@ export class TileScheduler {
       if (g >= 0) groups[g] = hull(groups[g]!, b);
       else groups.push(b);
     }
-    const rois = groups.map((b) => det.roiTile(b, width, height));
+    let rois = groups.map((b) => det.roiTile(b, width, height));
     const swept = new Set<TileState>();
     for (const t of tiles) {
       if (t.level > 0 || t.lastScanNs === -Infinity) swept.add(t);
+    }
+    // Where busy areas are many (a crowd, a small frame), the finest grid tiles that hold
+    // them whole cost fewer inferences than one ROI tile each, and count as swept.
+    const cover = gridCover(tiles, busy);
+    if (cover && cover.size <= rois.length) {
+      for (const t of cover) swept.add(t);
+      rois = [];
     }
     // Spread the sweep over the scans of one period instead of a burst each period.
     const quota = Math.ceil((tiles.filter((t) => t.level === 0).length * Math.max(scanGapNs, 1)) / this.fullScanNs);
@@ -158,6 +165,27 @@ export class TileScheduler {
       this.extraTiles += plan.extraTiles;
     }
   }
+}
+
+/**
+ * Finest-grid tiles that together hold every busy box whole (greedy: each box goes to a
+ * tile already chosen when one holds it, else to the holding tile nearest its centre),
+ * or undefined when some box fits no grid tile.
+ */
+function gridCover(tiles: TileState[], busy: Box[]): Set<TileState> | undefined {
+  const finest = Math.min(...tiles.map((t) => t.level));
+  const grid = tiles.filter((t) => t.level === finest);
+  const chosen = new Set<TileState>();
+  for (const b of busy) {
+    const holders = grid.filter((t) => covers(t, b));
+    if (holders.length === 0) return undefined;
+    if (holders.some((t) => chosen.has(t))) continue;
+    const cx = b.x + b.w / 2;
+    const cy = b.y + b.h / 2;
+    holders.sort((a, c) => Math.hypot(a.x + a.w / 2 - cx, a.y + a.h / 2 - cy) - Math.hypot(c.x + c.w / 2 - cx, c.y + c.h / 2 - cy));
+    chosen.add(holders[0]!);
+  }
+  return chosen;
 }
 
 /** A stretch of footage the analysis could not cover as promised. */

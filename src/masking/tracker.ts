@@ -8,13 +8,13 @@
  *
  * One track per object, as ByteTrack does it: confident detections are matched first,
  * then the weak ones continue tracks that the confident ones left (a person half behind
- * a lamp post scores low but is the same person); a weak detection alone starts a track
- * only when the next scan confirms it. A track that was lost (missed `maxMisses` scans
+ * a lamp post scores low but is the same person); a weak detection never starts a track
+ * (a traffic cone scores like a far person once, not a walk of them). A track that was lost (missed `maxMisses` scans
  * in a row) is re-activated within `reactivateNs` by position, size and appearance
  * instead of starting a new one, so a person passing behind something stays one card
  * in the review.
  */
-import { type Box, area, iou, lerpBox, hull, pad } from './geometry.js';
+import { type Box, area, intersection, iou, lerpBox, hull, pad } from './geometry.js';
 import type { Detection } from './detectors/detector.js';
 import type { MaskTarget } from './models.js';
 
@@ -54,17 +54,10 @@ export interface TrackerOptions {
   reactivateNs?: number;
   /**
    * Per target, the score from which a detection is confident: confident ones are
-   * matched first and start tracks; weaker ones only continue tracks (or start one when
-   * the next scan confirms them). Targets without an entry treat every detection as
-   * confident.
+   * matched first and start tracks; weaker ones only continue tracks. Targets without
+   * an entry treat every detection as confident.
    */
   highScore?: Partial<Record<MaskTarget, number>>;
-}
-
-interface Candidate {
-  det: Detection;
-  tNs: number;
-  holdFromNs: number;
 }
 
 export class Tracker {
@@ -76,7 +69,6 @@ export class Tracker {
   private readonly highScore: Partial<Record<MaskTarget, number>>;
   private readonly lostAt = new Map<Track, number>();
   private readonly looks = new Map<Track, Appearance>();
-  private candidates: Candidate[] = [];
 
   constructor(opts: TrackerOptions = {}) {
     this.matchIou = opts.matchIou ?? 0.1;
@@ -126,7 +118,12 @@ export class Tracker {
         this.lostAt.set(t, tNs);
       }
     }
-    for (const d of left.detections) {
+    const matched = live.filter((t) => t.points[t.points.length - 1]!.tNs === tNs).map((t) => t.points[t.points.length - 1]!);
+    // Biggest first, so a whole person is kept and the pieces inside it are dropped.
+    for (const d of [...left.detections].sort((a, b) => area(b) - area(a))) {
+      // A second box on an object already matched (its upper half, a tile-cut piece) is
+      // that object, not another one.
+      if (matched.some((p) => intersection(p, d) >= 0.6 * area(d))) continue;
       const look = describe?.(d);
       const lost = this.reactivation(target, d, tNs, look);
       if (lost) {
@@ -139,22 +136,9 @@ export class Tracker {
         continue;
       }
       const t = this.start(target, d, tNs, Math.min(tNs, lastScanNs(d)));
+      matched.push(t.points[0]!);
       if (look) this.looks.set(t, look);
     }
-    // A weak detection where a weak one was in the previous scan is an object, not noise.
-    const confirmed = new Set<Candidate>();
-    const fresh: Candidate[] = [];
-    for (const d of leftWeak.detections) {
-      const prior = this.candidates.find((c) => c.det.target === target && !confirmed.has(c) && affinity(c.det, d) >= this.matchIou);
-      if (prior) {
-        confirmed.add(prior);
-        const t = this.start(target, prior.det, prior.tNs, prior.holdFromNs);
-        continueTrack(t, d);
-      } else {
-        fresh.push({ det: d, tNs, holdFromNs: Math.min(tNs, lastScanNs(d)) });
-      }
-    }
-    this.candidates = [...this.candidates.filter((c) => c.det.target !== target), ...fresh];
   }
 
   /** Ends every track at the end of the footage. */

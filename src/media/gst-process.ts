@@ -116,7 +116,13 @@ export async function* readRecords(pipeline: string, opts: RunOptions): AsyncGen
     for await (const chunk of child.stdout!) {
       dog.poke();
       parser.push(chunk as Buffer);
-      for (let r = parser.next(); r; r = parser.next()) yield r;
+      for (let r = parser.next(); r; r = parser.next()) {
+        // Time the consumer spends on a frame (a slow analysis scan) is not the
+        // pipeline stalling: the watchdog only counts time spent waiting for it.
+        dog.stop();
+        yield r;
+        dog.poke();
+      }
     }
     const { code, signal } = await sup.exited;
     if (stalled) throw new VeilportError('PIPELINE_STALLED', `${opts.label}: no output for ${stallMs / 1000} s; the pipeline was stopped`);

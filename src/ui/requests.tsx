@@ -21,7 +21,7 @@ function useDraft<T>(key: string, initial: () => T): [T, (v: T) => void] {
   ];
 }
 
-const TARGETS = ['face', 'plate', 'motion'] as const;
+const TARGETS = ['person', 'face', 'plate', 'motion'] as const;
 
 interface Form {
   name: string;

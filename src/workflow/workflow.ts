@@ -15,7 +15,7 @@ import type { Store } from '../store/store.js';
 import type { DataKey } from '../store/data-key.js';
 import type { AccessAction, AccessLog } from '../records/access-log.js';
 import { openCatalog, checkCameraName, type Catalog } from '../media/catalog.js';
-import { TARGETS } from '../export/detectors.js';
+import { DEFAULT_TARGETS, TARGETS } from '../export/detectors.js';
 import { loadAnalysis, type StoredAnalysis } from '../export/analysis-store.js';
 import { analysesDirOf } from '../export/job.js';
 import { MASK_STYLES, type MaskStyle } from '../masking/styles.js';
@@ -147,7 +147,7 @@ export class Workflow {
         cameras: clean.cameras,
         range: clean.range,
         expiresAfterDays: clean.expiresAfterDays === undefined ? this.d.settings.retention.defaultExpiryDays : clean.expiresAfterDays,
-        targets: clean.targets ?? ['face', 'plate', 'motion'],
+        targets: clean.targets ?? DEFAULT_TARGETS,
         batch: clean.batch ?? false,
         review: { style: 'mosaic', unmasked: [], manualRegions: [], personMask: 'head', groups: [], reviewedBy: null, reviewedAt: null },
         history: [{ at, by: actor.account, from: null, to: 'registered' }],
@@ -638,7 +638,7 @@ export class Workflow {
     if (from > this.now().getTime()) throw bad('range: starts in the future');
     const days = input.expiresAfterDays;
     if (days !== undefined && days !== null && !(Number.isInteger(days) && days >= 1 && days <= 365)) throw bad('expiresAfterDays: whole days from 1 to 365, or null for no expiry (destruction notice required)');
-    const targets = input.targets ?? ['face', 'plate', 'motion'];
+    const targets = input.targets ?? DEFAULT_TARGETS;
     for (const t of targets) if (!(TARGETS as readonly string[]).includes(t)) throw bad(`targets: unknown target "${t}" (choose from ${TARGETS.join(', ')})`);
     return {
       requester: {
