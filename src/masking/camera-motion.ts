@@ -7,8 +7,12 @@
  * uses), a coarse whole-picture translation is found on a 4x smaller pyramid level, then
  * about 40 textured blocks are matched around it with sub-cell precision, and a
  * similarity (zoom, roll, translation) is fitted to the block vectors by RANSAC over
- * pairs of blocks and a least-squares refinement on the inliers. Moving people are a
- * minority of the blocks and fall out as outliers. A homography is not fitted: between
+ * pairs of blocks and a least-squares refinement on the inliers, then refined to a few
+ * hundredths of a cell by Gauss-Newton on the inlier blocks' pixels (Tukey weights).
+ * Moving people are a minority of the blocks and fall out as outliers; too few inliers
+ * (or a textureless picture that changed) is a cut. Measured (tests/masking/
+ * camera-motion.test.ts): worst corner error 0.4-0.7 px at 1080p and 768x576, about
+ * 10-25 ms of CPU per analysed frame including the downscale the motion model shares. A homography is not fitted: between
  * two analysed frames a fraction of a second apart the perspective part of a PTZ motion
  * is well under a cell, and four parameters need far fewer good blocks than eight.
  *
