@@ -16,7 +16,7 @@
 // over unordered keys, no randomness), so the SHA-256 the manifest pins holds on every
 // run and machine.
 //
-// Usage: node scripts/tfjs-to-onnx.mjs model.json weights-dir out.onnx
+// Usage: node scripts/tfjs-to-onnx.mjs model.json out.onnx (weight shards beside model.json)
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
