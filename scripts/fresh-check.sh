@@ -206,7 +206,9 @@ in_root() { # command line, run by sh in the clone
 run_stage() { # name log command-line: runs it inside, fails the check when it fails
   t=$(date +%s)
   log "$1: $3 (log: $2)"
-  if ! in_root "$3" >"$2" 2>&1; then
+  # In the background and waited for, so that a TERM (CI cancelling) runs the cleanup at once.
+  in_root "$3" >"$2" 2>&1 &
+  if ! wait $!; then
     tail -40 "$2"
     die "$1 failed in the fresh root: $3 (log: $2)"
   fi
@@ -226,7 +228,8 @@ sed 's/^/  verify: /' "$LOGS/verify.log"
 run_stage "command 2: setup (again)" "$LOGS/command2-setup.log" 'sh scripts/setup.sh'
 t=$(date +%s)
 log "command 2: npm test (log: $LOGS/command2-test.log)"
-{ rc2=0; in_root 'npm test' 2>&1 || rc2=$?; echo "$rc2" >"$RUN/tests.rc"; } | tee "$LOGS/command2-test.log"
+{ rc2=0; in_root 'npm test' 2>&1 || rc2=$?; echo "$rc2" >"$RUN/tests.rc"; } | tee "$LOGS/command2-test.log" &
+wait $! || true
 TESTS_RC=$(cat "$RUN/tests.rc")
 stage_time "command 2: npm test" "$t"
 
