@@ -39,3 +39,14 @@ t.test('each mistake is named', async (t) => {
   ];
   for (const [what, src, message] of cases) t.throws(() => loadSettings(src), { code: 'BAD_INPUT', message }, what);
 });
+
+t.test('security defaults: no trusted proxy, account scrypt 2^17, refusals alert above 30 a minute', async (t) => {
+  const s = loadSettings({});
+  t.same(s.server.trustedProxies, [], 'X-Forwarded-* believed from nobody unless configured');
+  t.ok(s.auth.scryptLogN >= 17, `account scrypt N = 2^${s.auth.scryptLogN}`);
+  t.equal(s.alerts.deniedPerMinute, 30);
+  t.same(loadSettings({ env: { VEILPORT_SERVER_TRUSTED_PROXIES: '10.20.0.5, fd00::/8' } }).server.trustedProxies, ['10.20.0.5', 'fd00::/8'], 'settable from the environment');
+  for (const bad of ['10.20.0.300', '10.0.0.0/33', 'proxy.example', 'fd00::/129']) {
+    t.throws(() => loadSettings({ overrides: { server: { trustedProxies: [bad] } } }), { code: 'BAD_INPUT', message: new RegExp(`server\\.trustedProxies\\[0\\]: "${bad.replace(/[./]/g, '\\$&')}" is not an IP address or CIDR`) }, `${bad} refused`);
+  }
+});
