@@ -113,6 +113,7 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
         const cam = camera!.estimate(frame);
         cameraMs += performance.now() - c0;
         coverage!.note(frame.tNs, frame.tNs - scanGapNs, cam.state, cam.shiftPx);
+        if (cam.state === 'cut' && scans > 1) tracker.cut(frame.tNs);
         const moving = motion!.update(frame, cam);
         const look = (b: Box) => describe(frame, b);
         for (const scheduler of tileSets) {
@@ -159,8 +160,11 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
   return { width, height, frameTimesNs, tracks, thumbnails, scanHz, scans, tilesRun, coastLimitNs, degraded: coverage!.finish(), camera: cameraStats };
 }
 
-/** Targets whose tracks explain movement, so the motion safety net leaves it to them. */
-const EXPLAINS_MOTION = new Set<MaskTarget>(['person', 'vehicle']);
+/**
+ * Targets whose tracks explain movement where they are, so the motion safety net leaves
+ * it to them (what moves beside a face, its body, stays the net's).
+ */
+const EXPLAINS_MOTION = new Set<MaskTarget>(['person', 'vehicle', 'face', 'plate']);
 /** Targets re-identified by appearance when a track is lost and found again. */
 const REIDENTIFIED = new Set<MaskTarget>(['person', 'vehicle']);
 const TRACKER_MAX_MISSES = 3;

@@ -141,6 +141,21 @@ export class Tracker {
     }
   }
 
+  /**
+   * The picture cut to another view (a PTZ preset, a switched feed) at this scan:
+   * every live track ends just before it, masked up to then (the cut happened after
+   * the previous scan, somewhere before this frame), and none may be re-activated in
+   * the new view, where the same place is another place.
+   */
+  cut(tNs: number): void {
+    for (const t of this.tracks) {
+      if (!t.active) continue;
+      t.active = false;
+      t.holdToNs = Math.max(t.holdToNs, tNs - 1);
+    }
+    this.lostAt.clear();
+  }
+
   /** Ends every track at the end of the footage. */
   finish(endNs: number): Track[] {
     for (const t of this.tracks) {
@@ -265,9 +280,9 @@ function centreAffinity(a: Box, b: Box): number {
 }
 
 /**
- * Padding around each kind of object, a fraction of its size on every side: faces get
- * hair and ears, plates their frame; person and head boxes from the detector are already
- * whole, so they stay within about 25 % of the object.
+ * Padding around each kind of object, a fraction of its size on every side (plus 2 px):
+ * enough for the hair and ears beside a detected face or a plate's frame and for the
+ * detector's jitter, while the mask stays within about 25 % of the object.
  */
 export const PADDING: Record<MaskTarget, number> = { face: 0.2, plate: 0.15, person: 0.1, vehicle: 0.05, motion: 0.05 };
 

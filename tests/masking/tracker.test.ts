@@ -100,6 +100,18 @@ t.test('a lost track is not re-activated after the window or far away', async (t
   t.equal(tr.all().length, 3, 'too far to have walked there: a new track');
 });
 
+t.test('a cut to another view ends every track just before it; none comes back in the new view', async (t) => {
+  const tr = new Tracker({ maxMisses: 1 });
+  tr.update('person', 0, [person(0, 0)], always, () => 0, look(0));
+  tr.update('person', 100, [], always, () => 0);
+  tr.update('person', 200, [person(300, 0)], always, () => 0, look(1));
+  tr.cut(300);
+  t.notOk(tr.all().some((x) => x.active), 'nothing followed across the cut');
+  t.equal(tr.all()[1]!.holdToNs, 299, 'masked up to the cut');
+  tr.update('person', 300, [person(2, 0)], always, () => 300, look(0));
+  t.equal(tr.all().length, 3, 'the same place in the new view is a new track');
+});
+
 t.test('mosaic blocks leave at most about six blocks across, 8 px or more, never over half the box', async (t) => {
   t.equal(mosaicBlock({ x: 0, y: 0, w: 24, h: 24 }), 8);
   t.equal(mosaicBlock({ x: 0, y: 0, w: 300, h: 200 }), 50);
