@@ -151,7 +151,7 @@ t.test('cost per frame at 1080p and 768x576 (downscale + estimate)', async (t) =
     const c = process.cpuUsage(c0);
     const ms = (c.user + c.system) / 1000 / n;
     t.comment(`${W}x${H}: ${ms.toFixed(2)} ms CPU per analysed frame (${((performance.now() - t0) / n).toFixed(1)} ms wall)`);
-    t.ok(ms < 30, `${W}x${H}: ${ms.toFixed(2)} ms CPU < 30 ms per analysed frame`);
+    // Speed is the bench's to measure (npm run bench), never a timed test's: only printed here.
   }
   t.ok(zoomOf(IDENTITY) === 1, 'identity has zoom 1');
 });
