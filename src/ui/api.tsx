@@ -182,6 +182,8 @@ export interface Tracks {
   durationSeconds: number;
   personMask: PersonMask;
   groups: number[][];
+  /** Indices into report.degraded the reviewer accepted (the render refuses the others). */
+  acceptedDegraded: number[];
   tracks: Track[];
   report: MaskingReport;
 }

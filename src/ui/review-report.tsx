@@ -55,7 +55,22 @@ export function MaskStrip({ report, duration, now, onSeek }: { report: MaskingRe
 /** At most this many stretches are listed with a jump button; the rest are counted. */
 const LIST = 6;
 
-export function ReportSummary({ report, units, visible, onSeek }: { report: MaskingReport; units: Unit[]; visible: (u: Unit) => boolean; onSeek: (s: number) => void }) {
+export function ReportSummary({
+  report,
+  units,
+  visible,
+  onSeek,
+  accepted,
+  onAccept,
+}: {
+  report: MaskingReport;
+  units: Unit[];
+  visible: (u: Unit) => boolean;
+  onSeek: (s: number) => void;
+  /** Degraded stretches (indices) the reviewer accepted after looking at them. */
+  accepted: number[];
+  onAccept: (index: number, yes: boolean) => void;
+}) {
   const { t } = useT();
   const maskedTracks = report.tracks.filter((x) => x.masked).length;
   const visibleTracks = report.tracks.filter((x) => !x.masked && x.target !== 'vehicle').length;
@@ -84,9 +99,22 @@ export function ReportSummary({ report, units, visible, onSeek }: { report: Mask
           {t('reportUndetected', { n: report.undetected.length, s: report.coastLimitS.toFixed(1) })}
           {stretches(report.undetected, 'undetected')}
         </li>
-        <li data-testid="report-degraded" class={report.degraded.length ? 'warn-line' : ''}>
+        <li data-testid="report-degraded" class={report.degraded.some((_, i) => !accepted.includes(i)) ? 'warn-line' : ''}>
           {t('reportDegraded', { n: report.degraded.length })}
-          {stretches(report.degraded, 'degraded')}
+          {report.degraded.length > 0 && <div class="muted">{t('degradedHelp')}</div>}
+          {report.degraded.map((d, i) => {
+            const ok = accepted.includes(i);
+            return (
+              <div class="stretches" key={i} data-testid="degraded-stretch">
+                <button type="button" class="small" onClick={() => onSeek(d.fromS)}>
+                  {t('seconds', { a: d.fromS.toFixed(1), b: d.toS.toFixed(1) })}
+                </button>
+                <button type="button" class={ok ? 'small on' : 'small'} aria-pressed={ok} onClick={() => onAccept(i, !ok)} data-testid="accept-degraded">
+                  {ok ? `✓ ${t('degradedAccepted')}` : t('acceptDegraded')}
+                </button>
+              </div>
+            );
+          })}
         </li>
         <li data-testid="report-motion">{t('reportMotion', { n: m.tracks, mean: pct(m.meanShare), max: pct(m.maxShare) })}</li>
         <li data-testid="report-share" class={report.maskedShare.max > HIGH_SHARE ? 'warn-line' : ''}>

@@ -53,6 +53,7 @@ export function Review({ id }: { id: string }) {
   const [unmasked, setUnmasked] = useState<number[]>([]);
   const [groups, setGroups] = useState<number[][]>([]);
   const [personMask, setPersonMask] = useState<PersonMask>('head');
+  const [accepted, setAccepted] = useState<number[]>([]);
   const [regions, setRegions] = useState<Region[]>([]);
   const [style, setStyle] = useState<Style>('mosaic');
   const [chosen, setChosen] = useState<string[]>([]);
@@ -78,6 +79,7 @@ export function Review({ id }: { id: string }) {
   useEffect(() => {
     Promise.all([api<Tracks>('GET', `/api/requests/${id}/tracks`), api<RequestView>('GET', `/api/requests/${id}`)]).then(([tr, r]) => {
       setData(tr);
+      setAccepted(tr.acceptedDegraded ?? []);
       setUnmasked(r.review.unmasked);
       setGroups(r.review.groups ?? []);
       setPersonMask(r.review.personMask ?? 'head');
@@ -103,8 +105,9 @@ export function Review({ id }: { id: string }) {
     return () => cancelAnimationFrame(raf);
   }, [playing]);
 
-  const save = async (next: { unmasked?: number[]; regions?: Region[]; style?: Style; groups?: number[][]; personMask?: PersonMask }) => {
+  const save = async (next: { unmasked?: number[]; regions?: Region[]; style?: Style; groups?: number[][]; personMask?: PersonMask; accepted?: number[] }) => {
     const body = {
+      acceptedDegraded: next.accepted ?? accepted,
       style: next.style ?? style,
       unmasked: next.unmasked ?? unmasked,
       groups: next.groups ?? groups,
@@ -126,6 +129,7 @@ export function Review({ id }: { id: string }) {
       const fresh = await api<Tracks>('GET', `/api/requests/${id}/tracks`);
       if (seq === saveSeq.current) {
         setData(fresh);
+        setAccepted(fresh.acceptedDegraded ?? []);
         setSaveState('saved');
       }
       return true;
@@ -144,6 +148,8 @@ export function Review({ id }: { id: string }) {
   const isVisible = (u: Unit) => unitVisible(u, visible);
   const chosenUnits = units.filter((u) => chosen.includes(u.key));
   const mixed = new Set(chosenUnits.map((u) => u.target)).size > 1;
+  // The render refuses degraded stretches nobody accepted: confirm waits for them.
+  const openDegraded = data.report.degraded.some((_, i) => !accepted.includes(i));
 
   const seek = (s: number) => {
     const v = Math.max(0, Math.min(dur - 0.05, s));
@@ -438,9 +444,21 @@ export function Review({ id }: { id: string }) {
             </button>
           </div>
         ))}
-        <ReportSummary report={data.report} units={units} visible={isVisible} onSeek={seek} />
+        <ReportSummary
+          report={data.report}
+          units={units}
+          visible={isVisible}
+          onSeek={seek}
+          accepted={accepted}
+          onAccept={(i, yes) => {
+            const next = yes ? [...new Set([...accepted, i])].sort((a, b) => a - b) : accepted.filter((x) => x !== i);
+            setAccepted(next);
+            void save({ accepted: next });
+          }}
+        />
+        {openDegraded && <p class="warn-line">{t('degradedOpen')}</p>}
         <div class="actions">
-          <button type="button" class="primary" disabled={busy} onClick={confirm} data-testid="confirm-review">
+          <button type="button" class="primary" disabled={busy || openDegraded} onClick={confirm} data-testid="confirm-review">
             {t('confirmReview')}
           </button>
         </div>

@@ -85,6 +85,8 @@ export function jobExecutor(d: ExecutorDeps): JobExecutor {
         expiresMs: r.expiresAfterDays === null ? undefined : r.expiresAfterDays * 86_400_000,
         allowExtract: false,
         plan,
+        // Only stretches a reviewer looked at; a batch export has no reviewer, so it refuses them.
+        acceptedDegraded: r.batch ? [] : (r.review.acceptedDegraded ?? []),
       },
       hooks,
     );

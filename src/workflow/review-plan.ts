@@ -69,6 +69,25 @@ export function checkGroups(groups: number[][], tracks: readonly Track[]): numbe
   return out.sort((a, b) => a[0]! - b[0]!);
 }
 
+/**
+ * Degraded stretches accepted by index into the analysis's list, kept as their spans (so
+ * the record says what was accepted even without the analysis).
+ * @throws VeilportError BAD_INPUT for an index that names no stretch.
+ */
+export function checkAccepted(indices: number[], degraded: readonly { fromNs: number; toNs: number }[]): { fromNs: number; toNs: number }[] {
+  for (const [i, k] of indices.entries()) {
+    if (!Number.isInteger(k) || k < 0 || k >= degraded.length) {
+      throw new VeilportError('BAD_INPUT', `acceptedDegraded[${i}]: no degraded stretch ${k} in this analysis (it has ${degraded.length}${degraded.length ? `, numbered 0 to ${degraded.length - 1}` : ''})`);
+    }
+  }
+  return [...new Set(indices)].sort((a, b) => a - b).map((k) => ({ fromNs: degraded[k]!.fromNs, toNs: degraded[k]!.toNs }));
+}
+
+/** Which of the analysis's degraded stretches the accepted spans cover (indices). */
+export function acceptedIndices(accepted: readonly { fromNs: number; toNs: number }[], degraded: readonly { fromNs: number; toNs: number }[]): number[] {
+  return degraded.flatMap((d, i) => (accepted.some((a) => a.fromNs <= d.fromNs && a.toNs >= d.toNs) ? [i] : []));
+}
+
 /** Unmasked ids with every group that has a visible member made wholly visible, sorted. */
 export function withGroups(unmasked: Iterable<number>, groups: readonly number[][]): number[] {
   const out = new Set(unmasked);

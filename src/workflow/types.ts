@@ -57,6 +57,11 @@ export interface ReviewDecision {
   personMask?: PersonMask;
   /** Tracks merged as the same person (one decision for all); absent before merging existed. */
   groups?: number[][];
+  /**
+   * Degraded stretches of the analysis (the camera moved faster than it could follow) the
+   * reviewer looked at and accepted; the render refuses any other (export/degraded.ts).
+   */
+  acceptedDegraded?: { fromNs: number; toNs: number }[];
   reviewedBy: string | null;
   reviewedAt: string | null;
 }

@@ -22,7 +22,7 @@ import { MASK_STYLES, type MaskStyle } from '../masking/styles.js';
 import type { ManualRegion } from '../masking/plan.js';
 import { visibleIds, type PersonMask } from '../masking/people.js';
 import type { MaskingReport } from '../masking/report.js';
-import { checkGroups, checkPersonMask, decisionOf, reportFor, reviewPlan, withGroups } from './review-plan.js';
+import { acceptedIndices, checkAccepted, checkGroups, checkPersonMask, decisionOf, reportFor, reviewPlan, withGroups } from './review-plan.js';
 import type { Settings } from '../config/settings.js';
 import { VeilportError } from '../util/errors.js';
 import { assertAllowed, type Actor, type Permission } from './permissions.js';
@@ -54,6 +54,8 @@ export interface ReviewInput {
   personMask?: PersonMask;
   /** Tracks merged as the same person; replaces the stored groups when given. */
   groups?: number[][];
+  /** Indices into the analysis's degraded stretches the reviewer looked at and accepts; replaces the stored list when given. */
+  acceptedDegraded?: number[];
 }
 
 /** A request as shown to people with `request.read`: personal data opened, password never. */
@@ -226,6 +228,7 @@ export class Workflow {
     for (const t of requested) if (!ids.has(t)) throw new VeilportError('BAD_INPUT', `unmasked: no track ${t} in this analysis (tracks: ${[...ids].join(', ') || 'none'})`);
     const personMask = checkPersonMask(input.personMask ?? decisionOf(r).personMask);
     const groups = input.groups ? checkGroups(input.groups, analysis.tracks) : decisionOf(r).groups;
+    const acceptedDegraded = input.acceptedDegraded ? checkAccepted(input.acceptedDegraded, analysis.degraded ?? []) : (r.review.acceptedDegraded ?? []);
     // One decision per group: a visible member makes its whole group visible.
     const unmasked = withGroups(requested, groups);
     const regions: ManualRegion[] = input.manualRegions
@@ -242,8 +245,8 @@ export class Workflow {
       : r.review.manualRegions;
     return this.step(actor, 'review.edit', id, ['review'], 'review', (rec) => {
       assertApproverSide(actor, rec, 'review the masking of');
-      rec.review = { style, unmasked, manualRegions: regions, personMask, groups, reviewedBy: actor.account, reviewedAt: this.now().toISOString() };
-    }, `style ${style}, persons by ${personMask}, ${unmasked.length} track(s) left visible, ${groups.length} merge group(s)${groups.length ? ` (${groups.map((g) => g.join('+')).join(', ')})` : ''}, ${regions.length} manual region(s)`);
+      rec.review = { style, unmasked, manualRegions: regions, personMask, groups, acceptedDegraded, reviewedBy: actor.account, reviewedAt: this.now().toISOString() };
+    }, `style ${style}, persons by ${personMask}, ${unmasked.length} track(s) left visible, ${groups.length} merge group(s)${groups.length ? ` (${groups.map((g) => g.join('+')).join(', ')})` : ''}, ${regions.length} manual region(s)${acceptedDegraded.length ? `, ${acceptedDegraded.length} degraded stretch(es) accepted` : ''}`);
   }
 
   /** The approver confirms the masking; the render starts. */
@@ -281,7 +284,7 @@ export class Workflow {
    * The tracks with their target, owner and merge group, and the masking report of the
    * plan the render would use now (so the reviewer sees over- or under-masking before confirm).
    */
-  async tracks(actor: Actor, id: string): Promise<{ width: number; height: number; durationSeconds: number; personMask: PersonMask; groups: number[][]; tracks: TrackView[]; report: MaskingReport }> {
+  async tracks(actor: Actor, id: string): Promise<{ width: number; height: number; durationSeconds: number; personMask: PersonMask; groups: number[][]; acceptedDegraded: number[]; tracks: TrackView[]; report: MaskingReport }> {
     const r = this.reviewable(actor, id);
     const a = await this.analysisOf(r);
     this.audit(actor, 'view', `${id}/tracks`);
@@ -297,6 +300,8 @@ export class Workflow {
       durationSeconds: (Date.parse(r.range.to) - Date.parse(r.range.from)) / 1000,
       personMask: plan.personMask ?? 'head',
       groups,
+      /** Indices into report.degraded the reviewer accepted. */
+      acceptedDegraded: acceptedIndices(r.review.acceptedDegraded ?? [], a.degraded ?? []),
       tracks: a.tracks.map((t) => ({
         id: t.id,
         target: t.target,

@@ -84,6 +84,8 @@ t.test('merge groups, person mask, masking report', async (t) => {
   await refused({ groups: [[a]] }, /groups\[0\]: a merge group needs at least two tracks/, 'a group of one');
   await refused({ groups: [[a, a]] }, new RegExp(`groups\\[0\\]: track ${a} is listed twice`), 'a track twice in one group');
   await refused({ personMask: 'torso' }, /personMask/, 'an unknown person mask');
+  t.same([got.body.report.degraded, got.body.acceptedDegraded], [[], []], 'a still camera: no degraded stretch, none accepted');
+  await refused({ acceptedDegraded: [0] }, /acceptedDegraded\[0\]: no degraded stretch 0 in this analysis \(it has 0\)/, 'accepting a degraded stretch that does not exist');
   await refused({ groups: [['x', b]] }, /groups/, 'a group of text');
   await refused({ groups: [[a, b]], extra: 1 }, /additional|extra/, 'an unknown field');
   const unchanged = await approver('GET', `/api/requests/${id}`);

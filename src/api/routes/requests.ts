@@ -56,6 +56,7 @@ const ReviewBody = Type.Object(
         description: 'tracks merged as the same person: one decision for all; replaces the stored groups',
       }),
     ),
+    acceptedDegraded: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { maxItems: 1000, description: 'indices into the analysis\'s degraded stretches (report.degraded) the reviewer looked at and accepts; replaces the stored list' })),
   },
   { additionalProperties: false },
 );
