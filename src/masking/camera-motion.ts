@@ -168,11 +168,18 @@ export class CameraMotionEstimator {
     if (textureless) {
       // Nothing to register on (a blank wall, darkness): a big change of the picture
       // itself is the only sign of a cut; otherwise there is nothing a pan could move.
-      const still = meanAbsDiff(key, luma) < 4;
+      const still = meanAbsDiff(key, luma) < 4 || unchangedShare(key, luma) >= UNCHANGED_STILL;
       if (!still) this.setKey(luma);
       return { state: still ? 'stable' : 'cut', transform: IDENTITY, shiftPx: 0, blocks: m.blocks, inliers: m.inliers, luma };
     }
     if (m.inliers < Math.max(4, this.minInlierShare * m.blocks)) {
+      // The textured blocks may all lie on things that move over a flat background
+      // (big faces over a plain wall): when most of the picture is as it was, the
+      // camera is where it was, whatever the blocks say.
+      if (unchangedShare(key, luma) >= UNCHANGED_STILL) {
+        if (++this.keyAge >= this.rekeyAfter) this.setKey(luma);
+        return { state: 'stable', transform: IDENTITY, shiftPx: 0, blocks: m.blocks, inliers: m.inliers, luma };
+      }
       this.setKey(luma);
       return { state: 'cut', transform: IDENTITY, shiftPx: 0, blocks: m.blocks, inliers: m.inliers, luma };
     }
@@ -199,6 +206,18 @@ export class CameraMotionEstimator {
 }
 
 /** Mean absolute difference of two cell pictures of one size. */
+/** A cell within this many luma levels of the key is unchanged (noise, compression). */
+const UNCHANGED_LEVELS = 6;
+/** Share of unchanged cells from which a picture is the same view (a cut or a pan changes nearly all). */
+const UNCHANGED_STILL = 0.6;
+
+/** Share of cells within UNCHANGED_LEVELS of the other picture's. */
+export function unchangedShare(p: Luma, q: Luma): number {
+  let n = 0;
+  for (let i = 0; i < p.data.length; i++) if (Math.abs(p.data[i]! - q.data[i]!) < UNCHANGED_LEVELS) n++;
+  return n / p.data.length;
+}
+
 export function meanAbsDiff(p: Luma, q: Luma): number {
   let s = 0;
   for (let i = 0; i < p.data.length; i++) s += Math.abs(p.data[i]! - q.data[i]!);
