@@ -79,7 +79,7 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
   // Persons first: their tracks tell the face and plate detectors where to look, and
   // what the motion safety net need not cover.
   const detectors = [...opts.detectors].sort((a, b) => rank(a) - rank(b));
-  const tracker = new Tracker({ highScore: confidentScores(detectors) });
+  const tracker = new Tracker({ highScore: confidentScores(detectors), maxUnseenNs: unseenLimits(detectors, fullScanNs) });
   const thumbs = new Thumbnails();
   const frameTimesNs: number[] = [];
   let motion: MotionDetector | undefined;
@@ -178,6 +178,17 @@ function confidentScores(detectors: Detector[]): Partial<Record<MaskTarget, numb
     if (d.model.entry.lowScoreThreshold === undefined) continue;
     for (const target of d.emits ?? [d.target]) out[target] = d.model.entry.scoreThreshold;
   }
+  return out;
+}
+
+/**
+ * Per target, how long a track may go undetected before it is given up: two sweeps of
+ * its detector's grid (a detector running every k-th scan sweeps once per k periods), so
+ * a track any sweep could confirm is looked at twice first.
+ */
+function unseenLimits(detectors: Detector[], fullScanNs: number): Partial<Record<MaskTarget, number>> {
+  const out: Partial<Record<MaskTarget, number>> = {};
+  for (const d of detectors) for (const target of d.emits ?? [d.target]) out[target] = 2 * fullScanNs * d.scanEvery;
   return out;
 }
 

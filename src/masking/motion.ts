@@ -2,8 +2,9 @@
  * Foreground (motion) masking over a learned background, for whole persons that are
  * too small in elevated CCTV views for a face model: whatever moves is masked. Good at:
  * tiny and distant people, any pose, no model needed. Bad at: people who stand still
- * long enough to fade into the background, and it also masks cars, trees in wind and
- * lighting changes (the safe side of the trade).
+ * fade into the background within seconds (on purpose: so does the ghost a person leaves
+ * where they stood; a person standing still is the person detector's), and it also masks
+ * cars, trees in wind, flapping tape and lighting changes (the safe side of the trade).
  *
  * Under a moving camera the model works in scene coordinates: the background lives on a
  * canvas fixed to the scene (the picture at the last anchor, with a margin around it),
@@ -38,6 +39,8 @@ export class MotionDetector {
   private readonly gh: number;
   private background?: Float32Array;
   private readonly current: Float32Array;
+  /** The cell picture of the previous analysed frame. */
+  private readonly previous: Float32Array;
   private readonly fg: Uint8Array;
   private readonly rate: number;
   private readonly threshold: number;
@@ -50,6 +53,7 @@ export class MotionDetector {
     this.gw = Math.floor(width / this.cell);
     this.gh = Math.floor(height / this.cell);
     this.current = new Float32Array(this.gw * this.gh);
+    this.previous = new Float32Array(this.gw * this.gh);
     this.fg = new Uint8Array(this.gw * this.gh);
     this.rate = opts.learningRate ?? 0.05;
     this.threshold = opts.threshold ?? 18;
@@ -73,6 +77,7 @@ export class MotionDetector {
    */
   update(frame: Frame, camera?: CameraEstimate): Detection[] {
     const luma = camera && camera.luma.cell === this.cell && camera.luma.width === this.gw ? camera.luma : downscaleLuma(frame, this.cell);
+    this.previous.set(this.current);
     this.current.set(luma.data);
     if (!this.background || camera?.state === 'cut') {
       // First frame, or another picture: nothing learnt about the old one applies.
@@ -99,8 +104,12 @@ export class MotionDetector {
         const i = y * gw + x, k = (y + margin) * cw + x + margin;
         const cur = this.current[i]!;
         this.fg[i] = Math.abs(cur - bg[k]!) > this.threshold ? 1 : 0;
-        // Foreground cells learn ten times slower, so a slow walker is not absorbed.
-        bg[k] = bg[k]! + (cur - bg[k]!) * (this.fg[i] ? this.rate * 0.1 : this.rate);
+        // Foreground that changes learns ten times slower, so a slow walker is not
+        // absorbed; foreground that holds still learns at the normal rate, so the ghost
+        // a person leaves where they stood (or where they were in the first frame) fades
+        // in seconds. A person standing still is the person detector's, not this net's.
+        const changing = Math.abs(cur - this.previous[i]!) > this.threshold / 2;
+        bg[k] = bg[k]! + (cur - bg[k]!) * (this.fg[i] && changing ? this.rate * 0.1 : this.rate);
       }
     }
   }

@@ -53,6 +53,15 @@ export interface TrackerOptions {
   /** A lost track may be re-activated this long after it was lost (ns). */
   reactivateNs?: number;
   /**
+   * Per target, a track not detected for this long is lost even where no scan could
+   * miss it (ns; default 4 s). A scan only counts as a miss where it could have seen the object: an
+   * object found below a tile's reliable size (a 12 px face in a head crop), or predicted
+   * off the picture, is never missed, and without this limit its mask would hold, and its
+   * prediction drift, to the end of the footage. Set it above the sweep period, so an
+   * object the grid can see is always looked at before it is given up.
+   */
+  maxUnseenNs?: Partial<Record<MaskTarget, number>>;
+  /**
    * Per target, the score from which a detection is confident: confident ones are
    * matched first and start tracks; weaker ones only continue tracks. Targets without
    * an entry treat every detection as confident.
@@ -66,6 +75,7 @@ export class Tracker {
   private readonly matchIou: number;
   private readonly maxMisses: number;
   private readonly reactivateNs: number;
+  private readonly maxUnseenNs: Partial<Record<MaskTarget, number>>;
   private readonly highScore: Partial<Record<MaskTarget, number>>;
   private readonly lostAt = new Map<Track, number>();
   private readonly looks = new Map<Track, Appearance>();
@@ -74,6 +84,7 @@ export class Tracker {
     this.matchIou = opts.matchIou ?? 0.1;
     this.maxMisses = opts.maxMisses ?? 3;
     this.reactivateNs = opts.reactivateNs ?? 3e9;
+    this.maxUnseenNs = opts.maxUnseenNs ?? {};
     this.highScore = opts.highScore ?? {};
   }
 
@@ -92,6 +103,7 @@ export class Tracker {
     describe?: (b: Box) => Appearance,
   ): void {
     const high = this.highScore[target] ?? -Infinity;
+    const maxUnseenNs = this.maxUnseenNs[target] ?? 4e9;
     const strong = detections.filter((d) => d.score >= high);
     const weak = detections.filter((d) => d.score < high);
     const live = this.tracks.filter((t) => t.active && t.target === target);
@@ -103,16 +115,26 @@ export class Tracker {
       t.misses = 0;
       if (describe && d.score >= high) this.looks.set(t, blend(this.looks.get(t), describe(d)));
     };
-    // Stage 1: confident detections against every live track.
-    const left = this.match(live, strong, predictions, continueTrack);
-    // Stage 2: weak detections continue what stage 1 left.
-    const leftWeak = this.match(left.tracks, weak, predictions, continueTrack);
+    // Stage 1: confident detections against every live track, by overlap or, for small
+    // fast objects whose boxes no longer overlap, by distance within reach.
+    const near = (t: Track, d: Box) => affinity(predictions.get(t)!, d, reachOf(target, tNs - t.points[t.points.length - 1]!.tNs));
+    const left = this.match(live, strong, near, this.matchIou, continueTrack);
+    // Stage 2: weak detections continue what stage 1 left, by overlap only: a chain of
+    // weak boxes each within reach of the last walks a track across the picture (a
+    // cone, a shadow, a post, a bag, one after another).
+    const leftWeak = this.match(left.tracks, weak, (t, d) => iou(predictions.get(t)!, d), WEAK_IOU, continueTrack);
 
     for (const t of leftWeak.tracks) {
-      if (!scanned(predictions.get(t)!)) continue;
-      // Looked and not found: the mask holds through this scan (it may be a miss).
-      t.misses++;
-      t.holdToNs = tNs;
+      const unseenNs = tNs - t.points[t.points.length - 1]!.tNs;
+      if (scanned(predictions.get(t)!)) {
+        // Looked and not found: the mask holds through this scan (it may be a miss).
+        t.misses++;
+        t.holdToNs = tNs;
+      } else if (unseenNs >= maxUnseenNs) {
+        // Never looked at where it could be seen: held until now, then given up.
+        t.holdToNs = tNs;
+        t.misses = this.maxMisses;
+      }
       if (t.misses >= this.maxMisses) {
         t.active = false;
         this.lostAt.set(t, tNs);
@@ -180,14 +202,15 @@ export class Tracker {
   private match(
     tracks: Track[],
     detections: Detection[],
-    predictions: Map<Track, Box>,
+    score: (t: Track, d: Detection) => number,
+    min: number,
     onMatch: (t: Track, d: Detection) => void,
   ): { tracks: Track[]; detections: Detection[] } {
     const pairs: { t: number; d: number; score: number }[] = [];
     detections.forEach((d, di) => {
       tracks.forEach((t, ti) => {
-        const s = affinity(predictions.get(t)!, d);
-        if (s >= this.matchIou) pairs.push({ t: ti, d: di, score: s });
+        const s = score(t, d);
+        if (s >= min) pairs.push({ t: ti, d: di, score: s });
       });
     });
     pairs.sort((a, b) => b.score - a.score);
@@ -264,19 +287,35 @@ export function predict(t: Track, tNs: number): Box {
   return lerpBox(last, { x: 2 * last.x - prev.x, y: 2 * last.y - prev.y, w: last.w, h: last.h }, Math.min(k, 2));
 }
 
-function affinity(a: Box, b: Box): number {
-  return Math.max(iou(a, b), centreAffinity(a, b));
+/** Overlap a weak detection needs with a track's prediction to continue it. */
+const WEAK_IOU = 0.3;
+
+/**
+ * How far (in object sizes, the longer side) a detection may lie from a track's
+ * prediction, `sinceNs` after the track was last detected: the detector's jitter, plus
+ * what the object can cover in that time. A person runs at most about three body heights
+ * a second; a face or plate is a small part of a moving body or car and covers many of
+ * its own sizes, so those keep the fixed 2.5 sizes a scan (a running person's face at
+ * ten scans a second).
+ */
+function reachOf(target: MaskTarget, sinceNs: number): number {
+  if (target !== 'person') return MAX_REACH;
+  return Math.min(MAX_REACH, 0.5 + (3 * sinceNs) / 1e9);
+}
+const MAX_REACH = 2.5;
+
+function affinity(a: Box, b: Box, reach: number): number {
+  return Math.max(iou(a, b), centreAffinity(a, b, reach));
 }
 
 /** Match score for small fast objects whose boxes no longer overlap between scans. */
-function centreAffinity(a: Box, b: Box): number {
+function centreAffinity(a: Box, b: Box, reach: number): number {
   const dx = a.x + a.w / 2 - (b.x + b.w / 2);
   const dy = a.y + a.h / 2 - (b.y + b.h / 2);
   const size = Math.max(a.w, a.h, b.w, b.h);
   const dist = Math.hypot(dx, dy) / size;
   const ratio = Math.min(a.w * a.h, b.w * b.h) / Math.max(a.w * a.h, b.w * b.h);
-  // Up to 2.5 object sizes between scans (a running person at 10 scans a second).
-  return dist < 2.5 && ratio > 0.25 ? 0.4 * (1 - dist / 2.5) : 0;
+  return dist < reach && ratio > 0.25 ? 0.4 * (1 - dist / reach) : 0;
 }
 
 /**

@@ -148,3 +148,39 @@ t.test('the record parser reassembles frames split across chunks and rejects gar
   bad.push(Buffer.from('Xjunk'));
   t.throws(() => bad.next(), { code: 'PIPELINE_FAILED' });
 });
+
+t.test('a chain of weak boxes, each near the last, does not walk a track across the picture', async (t) => {
+  const tr = new Tracker({ highScore: { person: 0.4 } });
+  const s = 1e9 / 6;
+  tr.update('person', 0, [person(0, 0)], always, () => 0);
+  tr.update('person', s, [person(4, 0)], always, () => 0);
+  // Weak boxes 40 px apart (two body widths) a scan: a cone, a post, a bag, a shadow.
+  for (let i = 2; i < 8; i++) tr.update('person', i * s, [person(4 + (i - 1) * 40, 0, 0.2)], always, () => 0);
+  const [track] = tr.finish(8 * s);
+  t.equal(track!.points.length, 2, 'none of the weak boxes continued the track');
+  t.ok(Math.max(...track!.points.map((p) => p.x)) <= 4, 'the track stayed where the person was');
+});
+
+t.test('a confident person detection further than a person can run is another person', async (t) => {
+  const tr = new Tracker();
+  const s = 1e9 / 6;
+  tr.update('person', 0, [person(0, 0)], always, () => 0);
+  // 70 px in a sixth of a second is 1.4 body heights: over 8 heights a second.
+  tr.update('person', s, [person(0, 70)], always, () => 0);
+  t.equal(tr.all().length, 2, 'a new track');
+  const tf = new Tracker();
+  tf.update('face', 0, [face(0, 0, 20)], always, () => 0);
+  tf.update('face', s, [face(30, 0, 20)], always, () => 0);
+  t.equal(tf.all().length, 1, 'a face one and a half of its sizes on, a scan later, is the same face');
+});
+
+t.test('a track no scan could miss is given up after its unseen limit, its mask held until then', async (t) => {
+  const tr = new Tracker({ maxUnseenNs: { face: 4e9 } });
+  tr.update('face', 0, [face(0, 0, 12)], always, () => 0);
+  for (let tNs = 1e9; tNs <= 3e9; tNs += 1e9) tr.update('face', tNs, [], () => false, () => 0);
+  t.ok(tr.all()[0]!.active, 'still followed within the limit');
+  tr.update('face', 4e9, [], () => false, () => 0);
+  const [track] = tr.finish(60e9);
+  t.notOk(track!.active);
+  t.equal(track!.holdToNs, 4e9, 'held until given up, not to the end of the footage');
+});
