@@ -7,8 +7,12 @@
  * - an annotated person maps to at most 1.5 tracks on average;
  * - leaving one person visible leaves exactly that person visible;
  * - people who stand still for 60 s stay masked the whole time.
- * NOT MET YET: the targets above are todos (printed, not yet reached); the first run
- * measured 95.2 % heads, 6.3 % of the mask on people, 1.64 tracks per person.
+ * Met and asserted: heads (63/63 = 100 %) and tracks per person (1.50). NOT MET YET, so
+ * todos with their figures printed: the mask on people (16 %: flapping barrier tape and
+ * ghosts in the motion net, static things scored as persons: cones, a sign, a rock),
+ * the data subject left visible (a neighbour's head band or a second track on them covers
+ * their head in 2 of 7 keyframes), the others masked (56/58: tracks that swap people at a
+ * crossing), and the 60 s held test (3598/3600 heads).
  * The analysis runs as an export runs it: the default targets, the detectors built
  * from the model manifest, the footage decoded by GStreamer.
  */
@@ -83,7 +87,7 @@ t.test('real elevated footage: heads masked, masks on people, one track per pers
   const onPeople = maskedOnPeoplePx / maskedPx;
   t.comment(`heads of persons >= 24 px tall masked: ${headsMasked}/${heads} = ${(recall * 100).toFixed(1)} % over ${rec.keyframes.length} keyframes${misses.length ? `; missed: ${misses.join(', ')}` : ''}`);
   t.comment(`masked area on annotated people: ${(onPeople * 100).toFixed(1)} % (${maskedOnPeoplePx} of ${maskedPx} px)`);
-  t.ok(recall >= 0.99, `>= 99 % of heads masked (${(recall * 100).toFixed(1)} %)`, { todo: 'NOT MET YET (issue 13): figures printed above; see the closing note' });
+  t.ok(recall >= 0.99, `>= 99 % of heads masked (${(recall * 100).toFixed(1)} %)`);
   t.ok(onPeople >= 0.7, `>= 70 % of the masked area on people (${(onPeople * 100).toFixed(1)} %)`, { todo: 'NOT MET YET (issue 13): figures printed above; see the closing note' });
 
   // Tracks per person: the person track that best overlaps each annotated instance.
@@ -112,7 +116,7 @@ t.test('real elevated footage: heads masked, masks on people, one track per pers
   const tracked = [...byPerson.values()].filter((e) => e.tracks.size > 0);
   const perPerson = tracked.reduce((s, e) => s + e.tracks.size, 0) / tracked.length;
   t.comment(`tracks per annotated person: ${perPerson.toFixed(2)} over ${tracked.length} persons seen in ${rec.keyframes.length} keyframes (${unmatched} instances matched to no person track); person tracks in all: ${persons.length}, every track: ${result.tracks.length}`);
-  t.ok(perPerson <= 1.5, `at most 1.5 tracks per person (${perPerson.toFixed(2)})`, { todo: 'NOT MET YET (issue 13): figures printed above; see the closing note' });
+  t.ok(perPerson <= 1.5, `at most 1.5 tracks per person (${perPerson.toFixed(2)})`);
 
   // Leave the most often annotated person visible: exactly that person is not masked.
   const subject = [...byPerson.entries()].filter(([, e]) => e.tracks.size > 0).sort((a, b) => b[1].instances.length - a[1].instances.length)[0]!;
