@@ -112,47 +112,34 @@ export interface GroundTruthFrame {
   objects: (Box & { label: string })[];
 }
 
-/** Encodes a clip of moving objects over a scene into an H.264 MP4/MKV/TS file. */
-export async function composeClip(opts: {
+export interface ClipFormat {
   out: string;
   width: number;
   height: number;
   fps: number;
-  seconds: number;
-  background: Picture;
-  objects: MovingObject[];
   container?: 'mp4' | 'mkv' | 'ts';
   /** x264 speed preset; "ultrafast" for tests. */
   preset?: string;
-}): Promise<GroundTruthFrame[]> {
-  const mux = { mp4: 'mp4mux', mkv: 'matroskamux', ts: 'mpegtsmux' }[opts.container ?? 'mp4'];
+}
+
+/**
+ * Encodes `frames` I420 pictures, the i-th made by `frameAt(i)`, into an H.264 file laid
+ * out as a recorder writes one (a keyframe every 2 s). A failure aborts the encoder.
+ */
+export async function encodeClip(format: ClipFormat, frames: number, frameAt: (i: number) => Buffer | Promise<Buffer>): Promise<void> {
+  const { out, width, height, fps } = format;
+  const mux = { mp4: 'mp4mux', mkv: 'matroskamux', ts: 'mpegtsmux' }[format.container ?? 'mp4'];
   const enc = startEncoder(
-    `appsrc name=in format=time ! videoconvert ! x264enc speed-preset=${opts.preset ?? 'ultrafast'} key-int-max=${Math.round(opts.fps * 2)} bitrate=${Math.round((opts.width * opts.height * opts.fps * 0.1) / 1000)} ! h264parse ! ${mux} ! filesink location=${quoteLocation(opts.out)}`,
-    { label: `compose ${opts.out}` },
+    `appsrc name=in format=time ! videoconvert ! x264enc speed-preset=${format.preset ?? 'ultrafast'} key-int-max=${Math.round(fps * 2)} bitrate=${Math.round((width * height * fps * 0.1) / 1000)} ! h264parse ! ${mux} ! filesink location=${quoteLocation(out)}`,
+    { label: `compose ${out}` },
   );
   const drained = (async () => {
     for await (const _ of enc.output) void _;
   })();
-  const n = Math.round(opts.seconds * opts.fps);
-  const truth: GroundTruthFrame[] = [];
-  const frameNs = 1e9 / opts.fps;
+  const frameNs = 1e9 / fps;
   try {
-    await enc.setCaps(`video/x-raw,format=I420,width=${opts.width},height=${opts.height},framerate=${opts.fps}/1`);
-    for (let i = 0; i < n; i++) {
-      const t = i / opts.fps;
-      const frame: Picture = { layout: opts.background.layout, data: Buffer.from(opts.background.data) };
-      const objects: GroundTruthFrame['objects'] = [];
-      for (const o of opts.objects) {
-        if (t < (o.startS ?? 0) || t >= (o.endS ?? Infinity)) continue;
-        const k = n > 1 ? i / (n - 1) : 0;
-        const x = Math.round(o.from.x + (o.to.x - o.from.x) * k) & ~1;
-        const y = Math.round(o.from.y + (o.to.y - o.from.y) * k) & ~1;
-        paste(frame, o.sprite, x, y);
-        objects.push({ x, y, w: o.sprite.layout.width, h: o.sprite.layout.height, label: o.label });
-      }
-      truth.push({ tNs: Math.round(i * frameNs), objects });
-      await enc.writeFrame(Math.round(i * frameNs), Math.round(frameNs), frame.data);
-    }
+    await enc.setCaps(`video/x-raw,format=I420,width=${width},height=${height},framerate=${fps}/1`);
+    for (let i = 0; i < frames; i++) await enc.writeFrame(Math.round(i * frameNs), Math.round(frameNs), await frameAt(i));
     enc.end();
     await drained;
   } catch (e) {
@@ -160,5 +147,27 @@ export async function composeClip(opts: {
     await drained.catch(() => undefined);
     throw e;
   }
+}
+
+/** Encodes a clip of moving objects over a scene into an H.264 MP4/MKV/TS file. */
+export async function composeClip(opts: ClipFormat & { seconds: number; background: Picture; objects: MovingObject[] }): Promise<GroundTruthFrame[]> {
+  const n = Math.round(opts.seconds * opts.fps);
+  const truth: GroundTruthFrame[] = [];
+  const frameNs = 1e9 / opts.fps;
+  await encodeClip(opts, n, (i) => {
+    const t = i / opts.fps;
+    const frame: Picture = { layout: opts.background.layout, data: Buffer.from(opts.background.data) };
+    const objects: GroundTruthFrame['objects'] = [];
+    for (const o of opts.objects) {
+      if (t < (o.startS ?? 0) || t >= (o.endS ?? Infinity)) continue;
+      const k = n > 1 ? i / (n - 1) : 0;
+      const x = Math.round(o.from.x + (o.to.x - o.from.x) * k) & ~1;
+      const y = Math.round(o.from.y + (o.to.y - o.from.y) * k) & ~1;
+      paste(frame, o.sprite, x, y);
+      objects.push({ x, y, w: o.sprite.layout.width, h: o.sprite.layout.height, label: o.label });
+    }
+    truth.push({ tNs: Math.round(i * frameNs), objects });
+    return frame.data;
+  });
   return truth;
 }

@@ -269,6 +269,12 @@ export async function makeVtestRecording(root: string, camera: string, opts: Vte
   await mkdir(dirname(path), { recursive: true });
   const trim = frames < c.frames ? `${firstFrames(frames)} ! ` : '';
   await gst(`${decodeClip(vtestClipPath())} ! ${trim}${rawCaps(c)} ! ${encodeMp4(path, c.fps)}`, `makeVtestRecording ${path}`);
+  return recording(camera, root, path, start, frames, truth.keyframes.filter((k) => k.frame < frames));
+}
+
+/** The recording of `frames` clip-rate frames at `path`, and its keyframes' instants. */
+function recording(camera: string, root: string, path: string, start: Date, frames: number, keyframes: Keyframe[]): RealRecording {
+  const c = loadVtestTruth().clip;
   const durationNs = (frames * 1e9) / c.fps;
   return {
     camera,
@@ -281,7 +287,7 @@ export async function makeVtestRecording(root: string, camera: string, opts: Vte
     durationNs,
     width: c.width,
     height: c.height,
-    keyframes: timed(truth.keyframes.filter((k) => k.frame < frames), start),
+    keyframes: timed(keyframes, start),
   };
 }
 
@@ -345,26 +351,9 @@ export async function makeHeldRecording(root: string, camera: string, opts: Held
     await rm(work, { recursive: true, force: true });
   }
   const frames = k + held;
-  const durationNs = (frames * 1e9) / c.fps;
-  const heldFromNs = (k * 1e9) / c.fps;
   // One annotated sample per held second, plus the keyframes played before the hold.
   const samples: Keyframe[] = truth.keyframes.filter((x) => x.frame < k);
   for (let f = k; f < frames; f += c.fps) samples.push({ frame: f, timeNs: (f * 1e9) / c.fps, persons: key.persons });
-  return {
-    camera,
-    root,
-    path,
-    start,
-    end: new Date(start.getTime() + durationNs / 1e6),
-    fps: c.fps,
-    frames,
-    durationNs,
-    width: c.width,
-    height: c.height,
-    keyframes: timed(samples, start),
-    heldFrame: k,
-    heldFromNs,
-    heldUntilNs: durationNs,
-    persons: key.persons,
-  };
+  const rec = recording(camera, root, path, start, frames, samples);
+  return { ...rec, heldFrame: k, heldFromNs: (k * 1e9) / c.fps, heldUntilNs: rec.durationNs, persons: key.persons };
 }

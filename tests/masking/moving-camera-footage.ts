@@ -122,47 +122,30 @@ export async function composeMovingClip(opts: {
   faces: WorldFace[];
   poseAt: (i: number) => Similarity;
 }): Promise<{ tNs: number; objects: (Box & { label: string })[] }[]> {
-  const { startEncoder } = await import('../../src/media/gst-process.js');
-  const { paste } = await import('../../src/samples/compose.js');
-  const enc = startEncoder(
-    `appsrc name=in format=time ! videoconvert ! x264enc speed-preset=ultrafast key-int-max=${opts.fps * 2} bitrate=${Math.round((opts.width * opts.height * opts.fps * 0.1) / 1000)} ! h264parse ! mp4mux ! filesink location=${quoteLocation(opts.out)}`,
-    { label: `compose ${opts.out}` },
-  );
-  const drained = (async () => {
-    for await (const _ of enc.output) void _;
-  })();
+  const { encodeClip, paste } = await import('../../src/samples/compose.js');
   const frameNs = 1e9 / opts.fps;
   const sprites = new Map<string, Picture>();
   const truth: { tNs: number; objects: (Box & { label: string })[] }[] = [];
-  try {
-    await enc.setCaps(`video/x-raw,format=I420,width=${opts.width},height=${opts.height},framerate=${opts.fps}/1`);
-    for (let i = 0; i < opts.frames; i++) {
-      const g = opts.poseAt(i);
-      const frame = view(opts.world, g, opts.width, opts.height);
-      const inv = invert(g);
-      const zoom = 1 / Math.hypot(g.a, g.b);
-      const objects: (Box & { label: string })[] = [];
-      for (const f of opts.faces) {
-        const wx = f.x + f.vx * i, wy = f.y + f.vy * i;
-        const size = Math.round(f.size * zoom);
-        const p = { x: inv.a * wx - inv.b * wy + inv.tx, y: inv.b * wx + inv.a * wy + inv.ty };
-        const x = Math.round(p.x) & ~1, y = Math.round(p.y) & ~1;
-        if (x < 0 || y < 0 || x + size > opts.width || y + size > opts.height) continue; // only faces wholly in view count
-        const key = `${f.label}:${size}`;
-        if (!sprites.has(key)) sprites.set(key, await f.sprite(size));
-        paste(frame, sprites.get(key)!, x, y);
-        objects.push({ x, y, w: size, h: size, label: f.label });
-      }
-      truth.push({ tNs: Math.round(i * frameNs), objects });
-      await enc.writeFrame(Math.round(i * frameNs), Math.round(frameNs), frame.data);
+  await encodeClip(opts, opts.frames, async (i) => {
+    const g = opts.poseAt(i);
+    const frame = view(opts.world, g, opts.width, opts.height);
+    const inv = invert(g);
+    const zoom = 1 / Math.hypot(g.a, g.b);
+    const objects: (Box & { label: string })[] = [];
+    for (const f of opts.faces) {
+      const wx = f.x + f.vx * i, wy = f.y + f.vy * i;
+      const size = Math.round(f.size * zoom);
+      const p = { x: inv.a * wx - inv.b * wy + inv.tx, y: inv.b * wx + inv.a * wy + inv.ty };
+      const x = Math.round(p.x) & ~1, y = Math.round(p.y) & ~1;
+      if (x < 0 || y < 0 || x + size > opts.width || y + size > opts.height) continue; // only faces wholly in view count
+      const key = `${f.label}:${size}`;
+      if (!sprites.has(key)) sprites.set(key, await f.sprite(size));
+      paste(frame, sprites.get(key)!, x, y);
+      objects.push({ x, y, w: size, h: size, label: f.label });
     }
-    enc.end();
-    await drained;
-  } catch (e) {
-    enc.abort('composition failed');
-    await drained.catch(() => undefined);
-    throw e;
-  }
+    truth.push({ tNs: Math.round(i * frameNs), objects });
+    return frame.data;
+  });
   return truth;
 }
 
