@@ -39,8 +39,12 @@ export class MotionDetector {
   private readonly gh: number;
   private background?: Float32Array;
   private readonly current: Float32Array;
-  /** The cell picture of the previous analysed frame. */
-  private readonly previous: Float32Array;
+  /** Cell pictures of the last second of analysed frames, oldest first. */
+  private history: { tNs: number; luma: Float32Array }[] = [];
+  /** What this frame is compared with to tell movement from stillness: the picture a second ago. */
+  private reference?: Float32Array;
+  /** Foreground cells that changed within the last second. */
+  private readonly changing: Uint8Array;
   private readonly fg: Uint8Array;
   private readonly rate: number;
   private readonly threshold: number;
@@ -53,7 +57,7 @@ export class MotionDetector {
     this.gw = Math.floor(width / this.cell);
     this.gh = Math.floor(height / this.cell);
     this.current = new Float32Array(this.gw * this.gh);
-    this.previous = new Float32Array(this.gw * this.gh);
+    this.changing = new Uint8Array(this.gw * this.gh);
     this.fg = new Uint8Array(this.gw * this.gh);
     this.rate = opts.learningRate ?? 0.05;
     this.threshold = opts.threshold ?? 18;
@@ -77,8 +81,8 @@ export class MotionDetector {
    */
   update(frame: Frame, camera?: CameraEstimate): Detection[] {
     const luma = camera && camera.luma.cell === this.cell && camera.luma.width === this.gw ? camera.luma : downscaleLuma(frame, this.cell);
-    this.previous.set(this.current);
     this.current.set(luma.data);
+    this.remember(frame.tNs);
     if (!this.background || camera?.state === 'cut') {
       // First frame, or another picture: nothing learnt about the old one applies.
       this.anchor();
@@ -108,7 +112,9 @@ export class MotionDetector {
         // absorbed; foreground that holds still learns at the normal rate, so the ghost
         // a person leaves where they stood (or where they were in the first frame) fades
         // in seconds. A person standing still is the person detector's, not this net's.
-        const changing = Math.abs(cur - this.previous[i]!) > this.threshold / 2;
+        // A slow far walker moves a cell or two a second, less than that between scans.
+        const changing = !this.reference || Math.abs(cur - this.reference[i]!) > this.threshold / 2;
+        this.changing[i] = changing ? 1 : 0;
         bg[k] = bg[k]! + (cur - bg[k]!) * (this.fg[i] && changing ? this.rate * 0.1 : this.rate);
       }
     }
@@ -145,6 +151,8 @@ export class MotionDetector {
         const cur = this.current[i]!;
         const diff = Math.max(cur - hi, lo - cur, 0);
         this.fg[i] = diff > this.threshold ? 1 : 0;
+        // Under a moving camera every cell changes: all foreground counts as moving.
+        this.changing[i] = this.fg[i]!;
       }
     }
     // Learn: every canvas cell in view takes this frame's value there.
@@ -169,8 +177,19 @@ export class MotionDetector {
     }
   }
 
+  /** Keeps this frame's cells and picks the newest of those at least a second old as the reference. */
+  private remember(tNs: number): void {
+    const h = this.history;
+    while (h.length > 1 && h[1]!.tNs <= tNs - 1e9) h.shift();
+    this.reference = h[0] && h[0].tNs <= tNs - 1e9 ? h[0].luma : undefined;
+    h.push({ tNs, luma: Float32Array.from(this.current) });
+  }
+
   /** A new canvas around this frame. */
   private anchor(): void {
+    // Another picture: the one before it says nothing about what moves in this one.
+    this.history = this.history.slice(-1);
+    this.reference = undefined;
     this.margin = Math.round(this.gw / 8);
     this.cw = this.gw + 2 * this.margin;
     this.ch = this.gh + 2 * this.margin;
@@ -238,19 +257,21 @@ export class MotionDetector {
       const x1 = Math.min(this.gw, Math.ceil((b.x + b.w) / c));
       for (let gy = Math.max(0, Math.floor(b.y / c)); gy < Math.min(this.gh, Math.ceil((b.y + b.h) / c)); gy++) m.fill(0, gy * this.gw + x0, gy * this.gw + Math.max(x0, x1));
     }
-    return this.blobs(m, Math.max(this.minCells, Math.ceil(120 / (c * c))));
+    // A blob none of whose cells changed within a second is not movement: the ghost of
+    // someone who left (fading), or something set down. (One changing cell keeps it.)
+    const min = Math.max(this.minCells, Math.ceil(120 / (c * c)));
+    const v = new Uint8Array(m.length);
+    for (let i = 0; i < m.length; i++) v[i] = m[i]! ? 1 + this.changing[i]! : 0;
+    return components(v, this.gw, this.gh, 1).filter((b) => b.n >= min && b.sum > b.n).map((b) => this.box(b));
+  }
+
+  private box(b: { x: number; y: number; w: number; h: number }): Detection {
+    const c = this.cell;
+    return { x: b.x * c, y: b.y * c, w: b.w * c, h: b.h * c, score: 1, target: 'motion' };
   }
 
   private blobs(m: Uint8Array, minCells: number): Detection[] {
-    const c = this.cell;
-    return components(m, this.gw, this.gh, 1).filter((b) => b.n >= minCells).map((b) => ({
-      x: b.x * c,
-      y: b.y * c,
-      w: b.w * c,
-      h: b.h * c,
-      score: 1,
-      target: 'motion' as const,
-    }));
+    return components(m, this.gw, this.gh, 1).filter((b) => b.n >= minCells).map((b) => this.box(b));
   }
 }
 

@@ -184,3 +184,16 @@ t.test('a track no scan could miss is given up after its unseen limit, its mask 
   t.notOk(track!.active);
   t.equal(track!.holdToNs, 4e9, 'held until given up, not to the end of the footage');
 });
+
+t.test('a motion blob is re-activated only within a second', async (t) => {
+  const blob = (x: number) => ({ x, y: 0, w: 40, h: 100, score: 1, target: 'motion' as const });
+  const run = (x: number, atNs: number) => {
+    const tr = new Tracker({ maxMisses: 1 });
+    tr.update('motion', 0, [blob(0)], always, () => 0);
+    tr.update('motion', 1e8, [], always, () => 0);
+    tr.update('motion', atNs, [blob(x)], always, () => 0);
+    return tr.all().length;
+  };
+  t.equal(run(20, 5e8), 1, 'found again where it was: the same track');
+  t.equal(run(20, 1.5e9), 2, 'found where it was after more than a second: another blob');
+});
