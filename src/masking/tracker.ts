@@ -262,6 +262,10 @@ export class Tracker {
       const size = Math.max(last.w, last.h, d.w, d.h);
       const ratio = Math.min(area(last), area(d)) / Math.max(area(last), area(d));
       if (ratio < 0.4) continue;
+      // A motion blob has no identity to tell it from the next blob: it is re-activated
+      // only within a second (a walker broken up for a moment against a wall of their
+      // colour); later, the interpolated mask would sweep the picture between.
+      if (target === 'motion' && tNs - lostNs > 1e9) continue;
       // Walking pace is about one body height a second; allow two, and one more.
       const reach = size * (1 + (2 * (tNs - last.tNs)) / 1e9);
       const dist = Math.hypot(last.x + last.w / 2 - (d.x + d.w / 2), last.y + last.h / 2 - (d.y + d.h / 2));
