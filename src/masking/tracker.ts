@@ -377,14 +377,28 @@ export function rawBoxAt(t: Track, tNs: number, part: (b: Box) => Box = (b) => b
     if (pts[mid]!.tNs <= tNs) lo = mid;
     else hi = mid;
   }
-  const a = part(pts[lo]!);
-  const b = part(pts[hi]!);
+  const a = smoothed(pts, lo, part);
+  const b = smoothed(pts, hi, part);
   const k = (tNs - pts[lo]!.tNs) / (pts[hi]!.tNs - pts[lo]!.tNs);
   const mid = lerpBox(a, b, k);
   if (pts[hi]!.reacquired) return mid;
   // Within 30 % of a detection the interpolated box is trusted; further away the path
   // between the two detections is covered whole.
   return k < 0.3 || k > 0.7 ? hull(mid, k < 0.5 ? a : b) : hull(a, b);
+}
+
+/**
+ * The part of detection i, widened to where its neighbours put the object at its time:
+ * one detection can be an outlier (a box merged with a neighbour's at an occlusion, a
+ * piece cut by a tile edge), and the mask at it then still covers the object. Not across
+ * a gap where the track was lost.
+ */
+function smoothed(pts: TrackPoint[], i: number, part: (b: Box) => Box): Box {
+  const p = pts[i]!;
+  const prev = pts[i - 1];
+  const next = pts[i + 1];
+  if (!prev || !next || p.reacquired || next.reacquired) return part(p);
+  return hull(part(p), part(lerpBox(prev, next, (p.tNs - prev.tNs) / (next.tNs - prev.tNs))));
 }
 
 /** The padded mask box of a track at tNs (see rawBoxAt). */

@@ -197,3 +197,12 @@ t.test('a motion blob is re-activated only within a second', async (t) => {
   t.equal(run(20, 5e8), 1, 'found again where it was: the same track');
   t.equal(run(20, 1.5e9), 2, 'found where it was after more than a second: another blob');
 });
+
+t.test('the mask at an outlier detection still covers where its neighbours put the object', async (t) => {
+  const pt = (tNs: number, x: number, y: number, w = 20, h = 50) => ({ tNs, x, y, w, h, score: 0.8 });
+  // The middle box merged with a neighbour's at an occlusion: higher, offset, shorter.
+  const track = { id: 1, target: 'person' as const, points: [pt(0, 100, 100), pt(100, 118, 60, 40, 60), pt(200, 104, 100)], holdFromNs: 0, holdToNs: 200, active: false, misses: 0 };
+  const b = boxAt(track, 100)!;
+  const truth = { x: 102, y: 100, w: 20, h: 50 };
+  t.ok(b.x <= truth.x && b.y <= truth.y && b.x + b.w >= truth.x + truth.w && b.y + b.h >= truth.y + truth.h, 'the interpolated box is inside the mask');
+});
