@@ -43,7 +43,7 @@ export class MotionDetector {
   private history: { tNs: number; luma: Float32Array }[] = [];
   /** What this frame is compared with to tell movement from stillness: the picture a second ago. */
   private reference?: Float32Array;
-  /** Foreground cells that changed within the last second. */
+  /** Cells that differ from the picture a second ago (under camera motion: every foreground cell). */
   private readonly changing: Uint8Array;
   private readonly fg: Uint8Array;
   private readonly rate: number;
