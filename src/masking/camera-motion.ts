@@ -205,7 +205,6 @@ export class CameraMotionEstimator {
   }
 }
 
-/** Mean absolute difference of two cell pictures of one size. */
 /** A cell within this many luma levels of the key is unchanged (noise, compression). */
 const UNCHANGED_LEVELS = 6;
 /** Share of unchanged cells from which a picture is the same view (a cut or a pan changes nearly all). */
@@ -218,6 +217,7 @@ export function unchangedShare(p: Luma, q: Luma): number {
   return n / p.data.length;
 }
 
+/** Mean absolute difference of two cell pictures of one size. */
 export function meanAbsDiff(p: Luma, q: Luma): number {
   let s = 0;
   for (let i = 0; i < p.data.length; i++) s += Math.abs(p.data[i]! - q.data[i]!);

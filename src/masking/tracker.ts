@@ -54,11 +54,11 @@ export interface TrackerOptions {
   reactivateNs?: number;
   /**
    * Per target, a track not detected for this long is lost even where no scan could
-   * miss it (ns; default 4 s). A scan only counts as a miss where it could have seen the object: an
-   * object found below a tile's reliable size (a 12 px face in a head crop), or predicted
-   * off the picture, is never missed, and without this limit its mask would hold, and its
-   * prediction drift, to the end of the footage. Set it above the sweep period, so an
-   * object the grid can see is always looked at before it is given up.
+   * miss it (ns; default 4 s). A scan only counts as a miss where it could have seen the
+   * object: an object found below a tile's reliable size (a 12 px face in a head crop),
+   * or predicted off the picture, is never missed, and without this limit its mask would
+   * hold, and its prediction drift, to the end of the footage. Set it above the sweep
+   * period, so an object the grid can see is always looked at before it is given up.
    */
   maxUnseenNs?: Partial<Record<MaskTarget, number>>;
   /**
