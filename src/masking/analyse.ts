@@ -13,7 +13,7 @@ import { describe } from './appearance.js';
 import { attachFaces, headBox } from './people.js';
 import type { MaskTarget } from './models.js';
 import { MotionDetector } from './motion.js';
-import { CoverageLog, TileScheduler, type DegradedStretch } from './scheduler.js';
+import { CoverageLog, TileScheduler, contains, type DegradedStretch } from './scheduler.js';
 import { CameraMotionEstimator } from './camera-motion.js';
 import { Tracker, predict, rawBoxAt, type Appearance, type Track } from './tracker.js';
 import { Thumbnails, type Thumbnail } from './thumbnails.js';
@@ -143,7 +143,7 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
   }
   if (!tileSets) throw new VeilportError('ANALYSIS_FAILED', 'the footage produced no frames');
   const endNs = frameTimesNs[frameTimesNs.length - 1]!;
-  const tracks = dropExplainedMotion(tracker.finish(endNs));
+  const tracks = dropTextOnFaces(dropExplainedMotion(tracker.finish(endNs)));
   attachFaces(tracks);
   const personEvery = detectors.find((d) => (d.emits ?? [d.target]).includes('person'))?.scanEvery ?? 1;
   const coastLimitNs = (TRACKER_MAX_MISSES * personEvery * 1e9) / scanHz;
@@ -223,6 +223,24 @@ function dropExplainedMotion(tracks: Track[]): Track[] {
       movers.some((t) => {
         const b = rawBoxAt(t, p.tNs);
         return b !== undefined && intersection(pad(b, 0.15, 2), p) >= 0.7 * area(p);
+      }),
+    );
+  });
+}
+
+/**
+ * A "plate" whose every detection is centred on a face track is the face's own features
+ * (eyes, brows and mouth read as strokes of text by the text detector), not a plate: the
+ * face's mask covers it.
+ */
+function dropTextOnFaces(tracks: Track[]): Track[] {
+  const faces = tracks.filter((t) => t.target === 'face');
+  return tracks.filter((p) => {
+    if (p.target !== 'plate') return true;
+    return !p.points.every((pt) =>
+      faces.some((f) => {
+        const b = rawBoxAt(f, pt.tNs);
+        return b !== undefined && contains(b, pt);
       }),
     );
   });

@@ -252,10 +252,12 @@ export class MotionDetector {
   unexplained(explained: Box[]): Detection[] {
     const m = Uint8Array.from(this.fg);
     const c = this.cell;
+    // The foreground was dilated by one cell, so the ring of cells around an explained
+    // object is that object's own dilation, not a leftover.
     for (const b of explained) {
-      const x0 = Math.max(0, Math.floor(b.x / c));
-      const x1 = Math.min(this.gw, Math.ceil((b.x + b.w) / c));
-      for (let gy = Math.max(0, Math.floor(b.y / c)); gy < Math.min(this.gh, Math.ceil((b.y + b.h) / c)); gy++) m.fill(0, gy * this.gw + x0, gy * this.gw + Math.max(x0, x1));
+      const x0 = Math.max(0, Math.floor(b.x / c) - 1);
+      const x1 = Math.min(this.gw, Math.ceil((b.x + b.w) / c) + 1);
+      for (let gy = Math.max(0, Math.floor(b.y / c) - 1); gy < Math.min(this.gh, Math.ceil((b.y + b.h) / c) + 1); gy++) m.fill(0, gy * this.gw + x0, gy * this.gw + Math.max(x0, x1));
     }
     // A blob none of whose cells changed within a second is not movement: the ghost of
     // someone who left (fading), or something set down. (One changing cell keeps it.)

@@ -42,7 +42,7 @@ export function attachFaces(tracks: Track[]): void {
         if (!body) continue;
         // The upper third of the person, a little wider: where a face can be.
         const upper = { x: body.x - body.w * 0.1, y: body.y - body.h * 0.05, w: body.w * 1.2, h: body.h * 0.4 };
-        if (intersection(upper, pt) >= 0.6 * area(pt)) hits++;
+        if (intersection(upper, pt) >= 0.6 * area(pt) || isCloseUp(body, pt)) hits++;
       }
       if (hits > bestHits) {
         bestHits = hits;
@@ -51,6 +51,27 @@ export function attachFaces(tracks: Track[]): void {
     }
     if (best && bestHits * 2 >= face.points.length) face.ownerId = best.id;
   }
+}
+
+/**
+ * A "person" box that a face fills (half of it or more) is that face seen close: the
+ * person detector also fires on a face that fills the view. Its head band would lie
+ * across the face and above it; the face's own mask is the right one.
+ */
+export const isCloseUp = (person: Box, face: Box) => intersection(person, face) >= 0.5 * area(person);
+
+/**
+ * Whether a person's mask at tNs is already the mask of an owned face that will be
+ * masked: the person is a close-up of that face (see isCloseUp).
+ */
+export function maskedByOwnFace(person: Track, faces: readonly Track[], visible: ReadonlySet<number>, tNs: number): boolean {
+  const body = rawBoxAt(person, tNs);
+  if (!body) return false;
+  return faces.some((f) => {
+    if (f.ownerId !== person.id || visible.has(f.id)) return false;
+    const face = rawBoxAt(f, tNs);
+    return face !== undefined && isCloseUp(body, face);
+  });
 }
 
 /** Track ids left visible once ownership is applied: a visible person shows their face. */

@@ -6,7 +6,7 @@
 import { VeilportError } from '../util/errors.js';
 import { clip, pad, type Box } from './geometry.js';
 import type { MaskStyle } from './styles.js';
-import { headBox, visibleIds, type PersonMask } from './people.js';
+import { headBox, maskedByOwnFace, visibleIds, type PersonMask } from './people.js';
 import { PADDING, boxAt, rawBoxAt, type Track } from './tracker.js';
 
 export interface ManualRegion extends Box {
@@ -40,8 +40,10 @@ export function checkPlan(plan: MaskPlan, tracks: Track[]): void {
 export function masksAt(plan: MaskPlan, tracks: Track[], tNs: number, width: number, height: number): Box[] {
   const out: Box[] = [];
   const visible = visibleIds(tracks, plan.unmasked);
+  const faces = tracks.filter((t) => t.target === 'face' && t.ownerId !== undefined);
   for (const t of tracks) {
     if (visible.has(t.id)) continue;
+    if (t.target === 'person' && maskedByOwnFace(t, faces, visible, tNs)) continue;
     const b = trackMask(t, tNs, plan.personMask ?? 'head');
     const c = b && clip(b, width, height);
     if (c) out.push(c);
