@@ -233,7 +233,7 @@ function dropExplainedMotion(tracks: Track[]): Track[] {
  * (eyes, brows and mouth read as strokes of text by the text detector), not a plate: the
  * face's mask covers it.
  */
-function dropTextOnFaces(tracks: Track[]): Track[] {
+export function dropTextOnFaces(tracks: Track[]): Track[] {
   const faces = tracks.filter((t) => t.target === 'face');
   return tracks.filter((p) => {
     if (p.target !== 'plate') return true;

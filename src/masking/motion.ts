@@ -252,8 +252,8 @@ export class MotionDetector {
   unexplained(explained: Box[]): Detection[] {
     const m = Uint8Array.from(this.fg);
     const c = this.cell;
-    // The foreground was dilated by one cell, so the ring of cells around an explained
-    // object is that object's own dilation, not a leftover.
+    // The ring of cells around an explained box is that object's: the foreground was
+    // dilated by one cell, and a detector's box cuts the object's edge by a few pixels.
     for (const b of explained) {
       const x0 = Math.max(0, Math.floor(b.x / c) - 1);
       const x1 = Math.min(this.gw, Math.ceil((b.x + b.w) / c) + 1);

@@ -122,9 +122,11 @@ t.test('faces under a pan, a zoom, a shake and a preset jump are masked at the s
     });
     const ratio = masked / own;
     t.comment(`default targets, ${c.name}: masked ${(masked / FRAMES * 100).toFixed(1)} % of the picture, the faces themselves ${(own / FRAMES * 100).toFixed(1)} % (${ratio.toFixed(2)}x); faces masked ${(hit / total * 100).toFixed(1)} %; ${result.tracks.length} tracks (${[...new Set(result.tracks.map((x) => x.target))].join(', ')})`);
-    // NOT MET YET (issue 19): face masks padded 20 % a side (what keeps face recall at
-    // 99-100 % under motion) alone are about 2x a face, so the whole picture's share is
-    // 2-3x; reported as a todo so the figure is printed and tracked, not hidden.
-    t.ok(ratio <= 2, `${c.name}: masked share within 2x the faces' own area (${ratio.toFixed(2)}x)`, ratio <= 2 ? {} : { todo: 'not met yet: face padding makes masks about 2x a face; see README "Moving cameras"' });
+    // NOT MET YET (issue 19) under motion: a face's mask padded 12.5 % a side is 1.6x
+    // the face; between scans the mask also covers the face's path (1.2-1.5x more while
+    // the picture moves), and the detectors' false persons (a tripod, a wide box after
+    // the preset jump) and the motion net's flicker on sharp edges under a zoom add the
+    // rest. Met on the still camera; a todo where not, so the figure is printed, not hidden.
+    t.ok(ratio <= 2, `${c.name}: masked share within 2x the faces' own area (${ratio.toFixed(2)}x)`, ratio <= 2 ? {} : { todo: 'not met yet under motion: see the comment above and README "Moving cameras"' });
   }
 });
