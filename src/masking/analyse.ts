@@ -120,7 +120,7 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
           const det = scheduler.det;
           // While the camera moves every detector runs at every scan (the picture moved under its tile state).
           if ((scans - 1) % det.scanEvery !== 0 && cam.state === 'stable') continue;
-          const hints = [...moving, ...lookHere(det, tracker.all(), frame.tNs)];
+          const hints = [...moving, ...lookHere(det, tracker.all(), frame.tNs, scheduler.minObjectPx)];
           const plan = scheduler.plan(frame.tNs, scanGapNs, tracker.all(), hints, cam.state);
           const found = await det.detect(frame, plan.run);
           tilesRun += plan.run.length;
@@ -194,20 +194,32 @@ function unseenLimits(detectors: Detector[], fullScanNs: number): Partial<Record
 
 /**
  * Where other tracks say this detector should look: faces in the heads of persons big
- * enough to show one (the crop is upscaled to the model), plates on vehicles.
+ * enough to hold one the detector finds (`minPx`, what its finest tiles see: the head
+ * band masks smaller ones, and looking there costs an inference for nothing), plates on
+ * vehicles that move (a parked vehicle's plate is found by the sweep and held, since a
+ * scan that did not look at it does not count as missing it).
  */
-function lookHere(det: Detector, tracks: readonly Track[], tNs: number): Box[] {
+function lookHere(det: Detector, tracks: readonly Track[], tNs: number, minPx: number): Box[] {
   const out: Box[] = [];
   for (const t of tracks) {
     if (!t.active) continue;
     if (det.target === 'face' && t.target === 'person') {
       const head = headBox(predict(t, tNs));
-      if (head.w >= 12) out.push(head);
-    } else if (det.target === 'plate' && t.target === 'vehicle') {
+      if (head.h >= minPx) out.push(head);
+    } else if (det.target === 'plate' && t.target === 'vehicle' && moves(t)) {
       out.push(predict(t, tNs));
     }
   }
   return out;
+}
+
+/** Whether a track moved a tenth of its width a second or more between its last two detections. */
+function moves(t: Track): boolean {
+  const a = t.points[t.points.length - 2];
+  const b = t.points[t.points.length - 1]!;
+  if (!a) return true;
+  const d = Math.hypot(b.x + b.w / 2 - a.x - a.w / 2, b.y + b.h / 2 - a.y - a.h / 2);
+  return d / ((b.tNs - a.tNs) / 1e9) >= 0.1 * b.w;
 }
 
 /**
