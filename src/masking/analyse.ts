@@ -79,7 +79,7 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
   // Persons first: their tracks tell the face and plate detectors where to look, and
   // what the motion safety net need not cover.
   const detectors = [...opts.detectors].sort((a, b) => rank(a) - rank(b));
-  const tracker = new Tracker({ highScore: confidentScores(detectors), maxUnseenNs: unseenLimits(detectors, fullScanNs) });
+  let tracker: Tracker | undefined;
   const thumbs = new Thumbnails();
   const frameTimesNs: number[] = [];
   let motion: MotionDetector | undefined;
@@ -102,6 +102,7 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
       // A shift of a sixth of the picture between scans outruns the masks carried between them.
       coverage = new CoverageLog(Math.min(width, height) / 6);
       tileSets = detectors.map((det) => new TileScheduler(det, width, height, fullScanNs));
+      tracker = new Tracker({ highScore: confidentScores(detectors), maxUnseenNs: unseenLimits(detectors, fullScanNs), picture: { width, height } });
     }
     frameTimesNs.push(frame.tNs);
     if (frame.index === 0 || frame.tNs - lastScanTime >= scanIntervalNs) {
@@ -113,26 +114,26 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
         const cam = camera!.estimate(frame);
         cameraMs += performance.now() - c0;
         coverage!.note(frame.tNs, frame.tNs - scanGapNs, cam.state, cam.shiftPx);
-        if (cam.state === 'cut' && scans > 1) tracker.cut(frame.tNs);
+        if (cam.state === 'cut' && scans > 1) tracker!.cut(frame.tNs);
         const moving = motion!.update(frame, cam);
         const look = (b: Box) => describe(frame, b);
         for (const scheduler of tileSets) {
           const det = scheduler.det;
           // While the camera moves every detector runs at every scan (the picture moved under its tile state).
           if ((scans - 1) % det.scanEvery !== 0 && cam.state === 'stable') continue;
-          const hints = [...moving, ...lookHere(det, tracker.all(), frame.tNs, scheduler.minObjectPx)];
-          const plan = scheduler.plan(frame.tNs, scanGapNs, tracker.all(), hints, cam.state);
+          const hints = [...moving, ...lookHere(det, tracker!.all(), frame.tNs, scheduler.minObjectPx)];
+          const plan = scheduler.plan(frame.tNs, scanGapNs, tracker!.all(), hints, cam.state);
           const found = await det.detect(frame, plan.run);
           tilesRun += plan.run.length;
           scheduler.commit(plan);
           for (const target of det.emits ?? [det.target]) {
             const mine = found.filter((d) => d.target === target);
-            track(tracker, target, frame.tNs, mine, plan.scanned, plan.lastScanNs, frame, thumbs, REIDENTIFIED.has(target) ? look : undefined);
+            track(tracker!, target, frame.tNs, mine, plan.scanned, plan.lastScanNs, frame, thumbs, REIDENTIFIED.has(target) ? look : undefined);
           }
         }
         if (opts.motion) {
-          const explained = tracker.all().filter((t) => t.active && EXPLAINS_MOTION.has(t.target)).map((t) => pad(predict(t, frame.tNs), 0.15, 2));
-          track(tracker, 'motion', frame.tNs, motion!.unexplained(explained), () => true, () => frame.tNs - scanGapNs, frame, thumbs);
+          const explained = tracker!.all().filter((t) => t.active && EXPLAINS_MOTION.has(t.target)).map((t) => pad(predict(t, frame.tNs), 0.15, 2));
+          track(tracker!, 'motion', frame.tNs, motion!.unexplained(explained), () => true, () => frame.tNs - scanGapNs, frame, thumbs);
         }
       } catch (e) {
         if (isVeilportError(e)) throw e;
@@ -143,7 +144,7 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
   }
   if (!tileSets) throw new VeilportError('ANALYSIS_FAILED', 'the footage produced no frames');
   const endNs = frameTimesNs[frameTimesNs.length - 1]!;
-  const tracks = dropTextOnFaces(dropExplainedMotion(tracker.finish(endNs)));
+  const tracks = dropTextOnFaces(dropExplainedMotion(tracker!.finish(endNs)));
   attachFaces(tracks);
   const personEvery = detectors.find((d) => (d.emits ?? [d.target]).includes('person'))?.scanEvery ?? 1;
   const coastLimitNs = (TRACKER_MAX_MISSES * personEvery * 1e9) / scanHz;

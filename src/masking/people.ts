@@ -3,7 +3,7 @@
  * tracks that belong to a person track (one decision in the review for both).
  */
 import { intersection, area, type Box } from './geometry.js';
-import { rawBoxAt, type Track } from './tracker.js';
+import { rawBoxAt, type Track, type TrackPoint } from './tracker.js';
 
 /** What of a person the render masks. */
 export type PersonMask = 'head' | 'body';
@@ -23,6 +23,46 @@ export function headBox(p: Box): Box {
   const h = Math.min(p.h, Math.max(0.2 * p.h, 0.5 * p.w));
   const up = 0.15 * h;
   return { x: p.x, y: p.y - up, w: p.w, h: h + up };
+}
+
+/** How far around a detection a person's height is looked for (ns). */
+const HEIGHT_WINDOW_NS = 1e9;
+/** A box this much shorter than the person's height there has lost an end. */
+const CUT_SHARE = 0.8;
+/** A restored box is at most this many times its detected height. */
+const MAX_RESTORE = 1.5;
+const restored = new WeakMap<Track, Track>();
+
+/**
+ * The person track with each box restored to the person's height where the detector cut
+ * its top: a walker whose head is against a darker background, or whose upper body
+ * crosses another person, is boxed from the shoulders down for a few scans while the
+ * feet stay put (on real elevated footage, tests/masking/persons.test.ts, a 23x80 walker
+ * was boxed 34x59). Its head band would then lie on the shoulders. The height is the
+ * tallest detection within a second; a box is restored only where it is more than a
+ * fifth shorter, its bottom is where that tallest box put the feet (a box cut at the
+ * feet keeps its top) and by at most half its own height. The detections themselves stay
+ * as the model gave them (the review shows those); only the mask uses this.
+ */
+export function withFullHeight(t: Track): Track {
+  let out = restored.get(t);
+  // A track still being followed grows; its restored copy is made again then.
+  if (out && out.points.length === t.points.length && out.holdToNs === t.holdToNs) return out;
+  const pts = t.points;
+  let from = 0;
+  const points = pts.map((p): TrackPoint => {
+    while (pts[from]!.tNs < p.tNs - HEIGHT_WINDOW_NS) from++;
+    let ref = p;
+    for (let j = from; j < pts.length && pts[j]!.tNs <= p.tNs + HEIGHT_WINDOW_NS; j++) if (pts[j]!.h > ref.h) ref = pts[j]!;
+    if (p.h >= CUT_SHARE * ref.h) return p;
+    const bottom = p.y + p.h;
+    if (Math.abs(bottom - (ref.y + ref.h)) >= Math.abs(p.y - ref.y)) return p;
+    const h = Math.min(ref.h, MAX_RESTORE * p.h);
+    return { ...p, y: bottom - h, h };
+  });
+  out = { ...t, points };
+  restored.set(t, out);
+  return out;
 }
 
 /**

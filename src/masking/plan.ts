@@ -6,7 +6,7 @@
 import { VeilportError } from '../util/errors.js';
 import { clip, pad, type Box } from './geometry.js';
 import type { MaskStyle } from './styles.js';
-import { headBox, maskedByOwnFace, visibleIds, type PersonMask } from './people.js';
+import { headBox, maskedByOwnFace, visibleIds, withFullHeight, type PersonMask } from './people.js';
 import { PADDING, boxAt, rawBoxAt, type Track } from './tracker.js';
 
 export interface ManualRegion extends Box {
@@ -61,12 +61,14 @@ export function masksAt(plan: MaskPlan, tracks: Track[], tNs: number, width: num
 }
 
 /**
- * The mask of one track at tNs: persons by their head (or body), vehicles not at all
+ * The mask of one track at tNs: persons by their head (or body; the head of the
+ * person's full height, see withFullHeight), vehicles not at all
  * (their plates and drivers' faces are tracks of their own), everything else whole.
  */
 export function trackMask(t: Track, tNs: number, personMask: PersonMask): Box | undefined {
   if (t.target === 'vehicle') return undefined;
-  if (t.target !== 'person' || personMask === 'body') return boxAt(t, tNs);
-  const head = rawBoxAt(t, tNs, headBox);
+  if (t.target !== 'person') return boxAt(t, tNs);
+  if (personMask === 'body') return boxAt(withFullHeight(t), tNs);
+  const head = rawBoxAt(withFullHeight(t), tNs, headBox);
   return head && pad(head, PADDING.person, 2);
 }

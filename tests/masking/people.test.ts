@@ -56,3 +56,38 @@ t.test('a plate read on a face is dropped, a plate beside one is kept', async (t
   t.equal(kept.find((x) => x.target === 'plate')!.points[0]!.x, 300, 'the one away from the face');
   t.equal(kept.filter((x) => x.target === 'face').length, 1, 'the face stays');
 });
+
+/** One walker detected every 0.2 s from 0 to 0.8 s, boxed `cut` at 0.2, 0.4 and 0.6 s. */
+function walker(cut: Box): Track[] {
+  const tr = new Tracker();
+  const full = { x: 400, y: 180, w: 23, h: 80 };
+  for (const [tNs, box] of [[0, full], [2e8, cut], [4e8, cut], [6e8, cut], [8e8, full]] as const) {
+    tr.update('person', tNs, [{ ...box, score: 0.9, target: 'person' }], always, () => 0);
+  }
+  return tr.finish(8e8);
+}
+const covered = (masks: Box[], b: Box) => {
+  let n = 0;
+  for (let y = b.y; y < b.y + b.h; y++) for (let x = b.x; x < b.x + b.w; x++) if (masks.some((m) => x >= m.x && x < m.x + m.w && y >= m.y && y < m.y + m.h)) n++;
+  return n / (b.w * b.h);
+};
+
+t.test("a person boxed from the shoulders down for a few scans keeps their head masked (the track's height)", async (t) => {
+  // The box of real elevated footage (vtest.avi, P04 at 12.0 s): 34x59 for a 23x80 walker, feet in place.
+  const all = walker({ x: 395, y: 201, w: 34, h: 59 });
+  t.equal(all.length, 1, 'one track');
+  const head = { x: 404, y: 181, w: 15, h: 14 };
+  const share = covered(masksAt(plan(), all, 4e8, 768, 576), head);
+  t.comment(`head masked ${(share * 100).toFixed(0)} % at the cut box`);
+  t.ok(share >= 0.99, 'the head is masked');
+  const body = masksAt({ ...plan(), personMask: 'body' }, all, 4e8, 768, 576);
+  t.ok(covered(body, head) >= 0.99, 'and the body mask reaches the head too');
+  t.equal(all[0]!.points[2]!.h, 59, 'the detection itself is kept as the model gave it');
+});
+
+t.test('a person boxed without their feet keeps the band on their head', async (t) => {
+  const all = walker({ x: 400, y: 180, w: 23, h: 56 });
+  const [band] = masksAt(plan(), all, 4e8, 768, 576);
+  t.ok(band && band.y + band.h < 205, `the band (${JSON.stringify(band)}) stays at the top, not raised above the head`);
+  t.ok(band && band.y > 170, 'and does not reach far above it');
+});

@@ -206,3 +206,32 @@ t.test('the mask at an outlier detection still covers where its neighbours put t
   const truth = { x: 102, y: 100, w: 20, h: 50 };
   t.ok(b.x <= truth.x && b.y <= truth.y && b.x + b.w >= truth.x + truth.w && b.y + b.h >= truth.y + truth.h, 'the interpolated box is inside the mask');
 });
+
+const walkOut = (tr: Tracker) => {
+  // A walker leaving at the right edge of a 200 px picture.
+  for (const [tNs, x] of [[0, 140], [2e8, 165], [4e8, 180]] as const) tr.update('person', tNs, [person(x, 0)], always, () => 0, look(0));
+};
+
+t.test('a track that left the picture is not continued by a box merely near it', async (t) => {
+  const wide = new Tracker({ picture: { width: 2000, height: 2000 } });
+  walkOut(wide);
+  wide.update('person', 1.4e9, [person(170, 40)], always, () => 0, look(0));
+  t.equal(wide.all().length, 1, 'in a wider picture the walker is still there: the box near the prediction continues the track');
+  const tr = new Tracker({ picture: { width: 200, height: 200 } });
+  walkOut(tr);
+  tr.update('person', 1.4e9, [person(170, 40)], always, () => 0, look(0));
+  t.equal(tr.all().length, 2, 'at the edge the walker left: the box near where they went out is someone else');
+  t.equal(tr.all()[0]!.points.length, 3, 'the track that left kept only its own detections');
+});
+
+t.test('a track that left the picture is not re-activated by whoever comes in there later', async (t) => {
+  const comeBack = (tr: Tracker) => {
+    walkOut(tr);
+    for (const tNs of [6e8, 8e8]) tr.update('person', tNs, [], always, () => 0);
+    t.notOk(tr.all()[0]!.active, 'lost after the misses');
+    tr.update('person', 2e9, [person(178, 0)], always, () => 0, look(0));
+    return tr.all().length;
+  };
+  t.equal(comeBack(new Tracker({ maxMisses: 2, picture: { width: 2000, height: 2000 } })), 1, 'lost inside the picture (behind something): re-activated');
+  t.equal(comeBack(new Tracker({ maxMisses: 2, picture: { width: 200, height: 200 } })), 2, 'lost outside it: a new track, however alike');
+});
