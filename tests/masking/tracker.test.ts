@@ -66,6 +66,17 @@ t.test('a second box on an object already matched is not a second object', async
   t.equal(tr.all().length, 2, 'a person beside them is a new track');
 });
 
+t.test('one box around two people walking side by side is those two, not a third person', async (t) => {
+  const tr = new Tracker();
+  // Two walkers 22 px apart, as on real elevated footage (vtest.avi at 11.8 s: a 42x65
+  // box around two 27 px wide walkers started a track whose head band covered both heads).
+  tr.update('person', 0, [person(0, 0), person(22, 0)], always, () => 0);
+  tr.update('person', 100, [person(2, 0), person(24, 0), { x: 1, y: 2, w: 44, h: 50, score: 0.45, target: 'person' as const }], always, () => 0);
+  t.equal(tr.all().length, 2, 'the box around both is dropped');
+  tr.update('person', 200, [person(4, 0), person(26, 0), { x: 30, y: 0, w: 40, h: 50, score: 0.6, target: 'person' as const }], always, () => 0);
+  t.equal(tr.all().length, 3, 'a box that reaches well beyond them is someone else');
+});
+
 t.test('a person lost behind something is re-activated, not a new track', async (t) => {
   const tr = new Tracker({ maxMisses: 2, reactivateNs: 3e9 });
   tr.update('person', 0, [person(0, 0)], always, () => 0, look(0));
