@@ -44,6 +44,8 @@ export interface ScanPlan {
   full: boolean;
   /** Tiles run beyond what a still camera's plan would have run. */
   extraTiles: number;
+  /** Share of a grid tile earned towards the sweep and not yet run (see plan). */
+  sweepCredit: number;
 }
 
 /** A box belongs to a tile when its centre lies inside it. */
@@ -65,6 +67,9 @@ export class TileScheduler {
   /** Scans that ran everything because the camera moved, and what they cost on top. */
   fullScans = 0;
   extraTiles = 0;
+  private sweepCredit = 0;
+  /** ROI tiles run since the grid's oldest sweep, and when: scans of their area too. */
+  private readonly recentRois: { tile: Tile; tNs: number }[] = [];
 
   constructor(
     readonly det: Detector,
@@ -116,16 +121,29 @@ export class TileScheduler {
       if (t.level > 0 || t.lastScanNs === -Infinity) swept.add(t);
     }
     // Where busy areas are many (a crowd, a small frame), the finest grid tiles that hold
-    // them whole cost fewer inferences than one ROI tile each, and count as swept.
+    // them whole cost less than one ROI tile each, and count as swept.
     const cover = gridCover(tiles, busy);
-    if (cover && cover.size <= rois.length) {
+    const cost = (ts: Iterable<Tile>) => {
+      let c = 0;
+      for (const t of ts) c += det.tileCost ? det.tileCost(t, width, height) : 1;
+      return c;
+    };
+    if (cover && cost(cover) <= cost(rois)) {
       for (const t of cover) swept.add(t);
       rois = [];
     }
-    // Spread the sweep over the scans of one period instead of a burst each period.
-    const quota = Math.ceil((tiles.filter((t) => t.level === 0).length * Math.max(scanGapNs, 1)) / this.fullScanNs);
+    // Spread the sweep over the scans of one period instead of a burst each period: each
+    // scan earns its share of the grid, and the oldest tiles run as whole tiles are
+    // earned. A share rounded up to a tile per scan would sweep a grid of few tiles (an
+    // SD frame's one plate tile, its four person tiles) at every scan: the cost of a
+    // period several times over, for no object found sooner than the period promises.
+    const grid = tiles.filter((t) => t.level === 0).length;
     const rest = tiles.filter((t) => !swept.has(t)).sort((a, b) => a.lastScanNs - b.lastScanNs);
+    const earned = Math.min(grid, this.sweepCredit + (grid * Math.max(scanGapNs, 0)) / this.fullScanNs);
+    const quota = Math.min(rest.length, Math.floor(earned + 1e-9));
     for (const t of rest.slice(0, quota)) swept.add(t);
+    // Nothing is owed while every tile is fresh (swept by the cover or the first scan).
+    const sweepCredit = rest.length > quota ? earned - quota : 0;
     let run: Tile[] = [...swept, ...rois];
     const full = camera !== 'stable';
     let extraTiles = 0;
@@ -143,16 +161,22 @@ export class TileScheduler {
     }
     // The times before this scan, for lastScanNs once the scan is committed.
     const before = new Map(tiles.map((t) => [t, t.lastScanNs]));
+    const looked = [...this.recentRois];
     return {
       tNs,
       run,
       swept: [...swept],
       full,
       extraTiles,
+      sweepCredit: full ? 0 : sweepCredit,
       scanned: (b) => run.some((t) => contains(t, b) && Math.max(b.w, b.h) >= this.minSeenPx(t)),
       lastScanNs: (b) => {
         const earliest = Math.min(...tiles.filter((t) => contains(t, b)).map((t) => before.get(t)!));
-        return Number.isFinite(earliest) ? earliest : 0;
+        let last = Number.isFinite(earliest) ? earliest : 0;
+        // An ROI tile that held the box whole, at a scale that finds it, looked there too:
+        // found by one now, an object was not there (or missed) at the ROI scan before.
+        for (const r of looked) if (r.tNs > last && covers(r.tile, b) && Math.max(b.w, b.h) >= this.minSeenPx(r.tile)) last = r.tNs;
+        return last;
       },
     };
   }
@@ -160,6 +184,12 @@ export class TileScheduler {
   /** Records that the plan's scan ran. */
   commit(plan: ScanPlan): void {
     for (const t of plan.swept) t.lastScanNs = plan.tNs;
+    this.sweepCredit = plan.sweepCredit;
+    const grid = new Set<Tile>(this.tiles);
+    for (const tile of plan.run) if (!grid.has(tile)) this.recentRois.push({ tile, tNs: plan.tNs });
+    // An ROI scan older than every grid tile's last scan is never the latest look.
+    const oldest = Math.min(...this.tiles.map((t) => t.lastScanNs));
+    while (this.recentRois.length && this.recentRois[0]!.tNs < oldest) this.recentRois.shift();
     if (plan.full) {
       this.fullScans++;
       this.extraTiles += plan.extraTiles;

@@ -43,6 +43,62 @@ t.test('still camera: every grid tile is swept within its period, the whole fram
   t.ok(worst <= 2e9, 'no tile waits longer than the period');
 });
 
+t.test('a grid of few tiles is swept once per period, not at every scan', async (t) => {
+  // A plate detector's grid on an SD frame: one 768x576 tile (PP-OCR det takes any size).
+  const one: Detector = { ...gridDetector(), target: 'plate', tiles: (w, h): Tile[] => [{ x: 0, y: 0, w, h, level: 0 }] };
+  const s = new TileScheduler(one, 768, 576, 2e9);
+  const gap = 2e8;
+  const runs: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const plan = s.plan(i * gap, i === 0 ? 0 : gap, [], []);
+    s.commit(plan);
+    if (plan.run.length) runs.push(i * gap);
+  }
+  const gaps = runs.slice(1).map((x, k) => x - runs[k]!);
+  t.comment(`the one tile ran at ${runs.map((x) => x / 1e9).join(', ')} s`);
+  t.equal(runs.length, 5, 'once at the start and once per 2 s period after it, in 10 s');
+  t.ok(gaps.every((g) => g === 2e9), 'never later than the period');
+});
+
+t.test('busy areas are looked at by whichever tiles cost less: ROI tiles or the grid tiles holding them', async (t) => {
+  // One grid tile over the SD frame and small ROI tiles around two moving things.
+  const roi = (b: Box, w: number, h: number) => tileAround(b, 256, 128, w, h);
+  const any: Detector = { ...gridDetector(), target: 'plate', tiles: (w, h): Tile[] => [{ x: 0, y: 0, w, h, level: 0 }], roiTile: roi };
+  const moving = [{ x: 100, y: 100, w: 60, h: 30 }, { x: 500, y: 400, w: 60, h: 30 }];
+  const fixed = new TileScheduler(any, 768, 576, 2e9);
+  fixed.commit(fixed.plan(0, 0, [], []));
+  t.same(fixed.plan(2e8, 2e8, [], moving).run.map((r) => r.w), [768], 'same cost per tile: one grid tile instead of two ROI tiles');
+  const pixels = new TileScheduler({ ...any, tileCost: (r) => r.w * r.h }, 768, 576, 2e9);
+  pixels.commit(pixels.plan(0, 0, [], []));
+  t.same(pixels.plan(2e8, 2e8, [], moving).run.map((r) => r.w), [256, 256], 'cost by pixels (a model that takes any size): the two small tiles');
+});
+
+t.test('the scan before a detection is the last tile that could have found it there, ROI tiles included', async (t) => {
+  // A model that takes any size (cost by pixels): two big grid tiles, small ROI tiles.
+  const det: Detector = {
+    ...gridDetector(),
+    target: 'plate',
+    model: { entry: { input: { width: 736, height: 736 }, minObjectPx: 16 } } as never,
+    tiles: (w, h): Tile[] => tileGrid(w, h, 700, h, 120, 0),
+    roiTile: (b: Box, w, h) => tileAround(b, 256, 128, w, h),
+    tileCost: (r) => r.w * r.h,
+  };
+  const s = new TileScheduler(det, W, H, 2e9);
+  s.commit(s.plan(0, 0, [], [])); // everything at 0
+  const car = { x: 200, y: 300, w: 60, h: 30 };
+  // Something moves there from 0.2 s: its ROI tile looks at the area at every scan.
+  for (let i = 1; i <= 6; i++) {
+    const plan = s.plan(i * 2e8, 2e8, [], [car]);
+    t.ok(plan.run.some((r) => r.w === 256), `scan ${i} runs the ROI tile`);
+    s.commit(plan);
+  }
+  const plan = s.plan(1.4e9, 2e8, [], [car]);
+  t.equal(plan.lastScanNs(car), 1.2e9, 'a box found there now was not there at the ROI scan 0.2 s ago: its mask starts then');
+  const elsewhere = { x: 1000, y: 600, w: 60, h: 30 };
+  t.ok(plan.lastScanNs(elsewhere) < 1.2e9, 'elsewhere, the last sweep of the grid there');
+  t.ok(plan.lastScanNs({ x: 100, y: 290, w: 300, h: 60 }) < 1.2e9, 'a box the ROI tile does not hold whole: the grid times alone');
+});
+
 t.test('nothing skipped counts as scanned: coarse and large ROI tiles do not stand in for the fine grid', async (t) => {
   const s = new TileScheduler(gridDetector(), W, H, 2e9);
   s.commit(s.plan(0, 0, [], [])); // the first scan runs everything

@@ -47,6 +47,12 @@ export class DbTextDetector implements Detector {
     return tileAround(b, Math.round(256 / s), Math.round(128 / s), width, height);
   }
 
+  /** A DB model's cost grows with its input's pixels. */
+  tileCost(tile: Tile, width: number, height: number): number {
+    const { w, h } = this.inputFor(tile, width, height);
+    return w * h;
+  }
+
   /** The model input size for a tile: its scaled size in steps of 32, at most the manifest's. */
   private inputFor(tile: Tile, frameW: number, frameH: number): { w: number; h: number } {
     const s = this.scale(frameW, frameH);

@@ -31,6 +31,11 @@ export interface Detector {
    * every grid tile it touches).
    */
   roiTile(b: Box, width: number, height: number): Tile;
+  /**
+   * What running a tile costs, relative to other tiles of this detector. Absent: every
+   * tile costs the same (a model with a fixed input scales each tile to it).
+   */
+  tileCost?(tile: Tile, width: number, height: number): number;
   /** Runs the model on the given tiles; boxes in frame pixels, duplicates merged. */
   detect(frame: Frame, tiles: Tile[]): Promise<Detection[]>;
 }
