@@ -4,9 +4,9 @@
  * camera's fixed privacy zones always apply.
  */
 import { VeilportError } from '../util/errors.js';
-import { clip, pad, type Box } from './geometry.js';
+import { clip, hull, pad, type Box } from './geometry.js';
 import type { MaskStyle } from './styles.js';
-import { headBox, maskedByOwnFace, visibleIds, withFullHeight, type PersonMask } from './people.js';
+import { headBox, maskedByOwnFace, visibleIds, withFullHeight, withShortHeight, type PersonMask } from './people.js';
 import { PADDING, boxAt, rawBoxAt, type Track } from './tracker.js';
 
 export interface ManualRegion extends Box {
@@ -61,14 +61,16 @@ export function masksAt(plan: MaskPlan, tracks: Track[], tNs: number, width: num
 }
 
 /**
- * The mask of one track at tNs: persons by their head (or body; the head of the
- * person's full height, see withFullHeight), vehicles not at all
+ * The mask of one track at tNs: persons by their head (or body; the head at the
+ * person's heights around tNs, see withFullHeight and withShortHeight), vehicles not at all
  * (their plates and drivers' faces are tracks of their own), everything else whole.
  */
 export function trackMask(t: Track, tNs: number, personMask: PersonMask): Box | undefined {
   if (t.target === 'vehicle') return undefined;
   if (t.target !== 'person') return boxAt(t, tNs);
   if (personMask === 'body') return boxAt(withFullHeight(t), tNs);
-  const head = rawBoxAt(withFullHeight(t), tNs, headBox);
+  const high = rawBoxAt(withFullHeight(t), tNs, headBox);
+  const low = rawBoxAt(withShortHeight(t), tNs, headBox);
+  const head = high && low ? hull(high, low) : high;
   return head && pad(head, PADDING.person, 2);
 }

@@ -91,3 +91,21 @@ t.test('a person boxed without their feet keeps the band on their head', async (
   t.ok(band && band.y + band.h < 205, `the band (${JSON.stringify(band)}) stays at the top, not raised above the head`);
   t.ok(band && band.y > 170, 'and does not reach far above it');
 });
+
+t.test('a person boxed too tall for a few scans keeps their head masked (the heights around)', async (t) => {
+  // Real footage held still (persons.test.ts, f0040-c at 9 s): a 22x78 person boxed
+  // 24x82 by most tiles and 20x93 (reaching above the head) by one crop, four scans in a row.
+  const tr = new Tracker();
+  const usual = { x: 437, y: 187, w: 24, h: 82 };
+  const tall = { x: 440, y: 178, w: 20, h: 93 };
+  const boxes = [usual, usual, tall, tall, tall, tall, usual];
+  boxes.forEach((b, i) => tr.update('person', i * 2e8, [{ ...b, score: 0.7, target: 'person' }], always, () => 0));
+  const all = tr.finish(12e8);
+  t.equal(all.length, 1, 'one track');
+  const head = { x: 441, y: 193, w: 10, h: 11 };
+  const share = covered(masksAt(plan(), all, 6e8, 768, 576), head);
+  t.comment(`head masked ${(share * 100).toFixed(0)} % at the tall box`);
+  t.ok(share >= 0.99, 'the head is masked');
+  const [band] = masksAt(plan(), all, 6e8, 768, 576);
+  t.ok(band && band.h < 0.5 * 93, `and the mask stays a head band (${JSON.stringify(band)})`);
+});
