@@ -185,8 +185,8 @@ export class TileScheduler {
   commit(plan: ScanPlan): void {
     for (const t of plan.swept) t.lastScanNs = plan.tNs;
     this.sweepCredit = plan.sweepCredit;
-    const grid = new Set<Tile>(this.tiles);
-    for (const tile of plan.run) if (!grid.has(tile)) this.recentRois.push({ tile, tNs: plan.tNs });
+    const own = new Set<Tile>(this.tiles);
+    for (const tile of plan.run) if (!own.has(tile)) this.recentRois.push({ tile, tNs: plan.tNs });
     // An ROI scan older than every grid tile's last scan is never the latest look.
     const oldest = Math.min(...this.tiles.map((t) => t.lastScanNs));
     while (this.recentRois.length && this.recentRois[0]!.tNs < oldest) this.recentRois.shift();
