@@ -221,6 +221,18 @@ export class AccessLog {
     this.key = privateKeyObject(signer.secretKey);
     this.trustedKeys = this.trusted.map(publicKeyObject);
     this.witnessFile = options.witnessFile === undefined ? defaultWitnessPath(store) : options.witnessFile;
+    // A witness write still scheduled by the last appends is done before the store
+    // closes, not lost at shutdown or left to land in the data directory after its
+    // owner let go of it. One that fails then is not an error: the witness only ever
+    // lags the signed head, and the next start brings it up to date.
+    store.beforeClose(() => {
+      if (!this.witnessTimer) return;
+      try {
+        this.flushWitness();
+      } catch {
+        // See above.
+      }
+    });
   }
 
   /**

@@ -35,6 +35,15 @@ export interface Store {
   db<V = unknown, K extends import('lmdb').Key = import('lmdb').Key>(name: DatabaseName): Database<V, K>;
   /** Runs `fn` in one durable write transaction across all databases. */
   transaction<T>(fn: () => T): T;
+  /**
+   * Runs `fn` when the store is closed, before the database is (a writer's pending
+   * work that reads the store: the access log's witness).
+   */
+  beforeClose(fn: () => void): void;
+  /**
+   * Runs the beforeClose work, then closes the database (also when that work threw;
+   * the error is thrown after).
+   */
   close(): Promise<void>;
 }
 
@@ -55,12 +64,20 @@ export function openStore(dataDir: string): Store {
   }
   const dbs = new Map<DatabaseName, Database>();
   for (const name of DATABASES) dbs.set(name, root.openDB({ name, encoding: 'msgpack' }));
+  const pending: (() => void)[] = [];
   const store: Store = {
     path,
     root,
     db: <V, K extends import('lmdb').Key>(name: DatabaseName) => dbs.get(name) as unknown as Database<V, K>,
     transaction: <T>(fn: () => T) => root.transactionSync(fn),
-    close: () => root.close(),
+    beforeClose: (fn) => void pending.push(fn),
+    close: async () => {
+      try {
+        for (const fn of pending.splice(0)) fn();
+      } finally {
+        await root.close();
+      }
+    },
   };
   migrate(store);
   return store;

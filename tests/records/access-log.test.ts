@@ -554,11 +554,12 @@ t.test('bad input is refused naming the field', async (t) => {
 t.test('veilport audit verify and list', async (t) => {
   const c = await setup(t);
   const es = fill(c, 23);
+  // Closing the store writes the witness the last appends scheduled.
   await c.store.close();
 
   const ok = await run(['audit', 'verify', '--data', c.dir]);
   t.equal(ok.code, 0, ok.err);
-  t.equal(ok.out, `access log intact: 23 entries, head ${es[22]!.hash}, 2 signed checkpoints\n`);
+  t.equal(ok.out, `access log intact: 23 entries, head ${es[22]!.hash}, 2 signed checkpoints\n  witness ${join(c.dir, 'access-witness.json')}: seq 23 of 2026-03-01T00:00:23.000Z, on the chain\n`);
   const j = await run(['audit', 'verify', '--data', c.dir, '--json']);
   t.equal(j.code, 0);
   t.match(JSON.parse(j.out), { ok: true, length: 23, head: es[22]!.hash, checkpoints: 2, problems: [] });
