@@ -11,8 +11,9 @@ import t from 'tap';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { client, login, makeLobby, start, staff, testSettings, waitState, type Running } from './helpers.js';
+import { boxDir } from '../helpers/box-dir.js';
 
-const dir = t.testdir();
+const dir = boxDir('duties-destruction');
 const recordings = join(dir, 'rec');
 const data = join(dir, 'data');
 const stale = [join(data, 'review-cache', '0123abcd-640.mp4.partial'), join(data, 'exports', '20260301-009.vpkg.partial'), join(data, 'analyses', '0123abcd', 'analysis.json.tmp')];

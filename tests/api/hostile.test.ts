@@ -7,8 +7,9 @@ import t from 'tap';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { client, start, staff, testSettings, type Running } from './helpers.js';
+import { boxDir } from '../helpers/box-dir.js';
 
-const dir = t.testdir();
+const dir = boxDir('hostile');
 const recordings = join(dir, 'rec');
 mkdirSync(join(recordings, 'lobby', '2026-03-01'), { recursive: true });
 let run: Running;

@@ -9,8 +9,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyPackage } from '../../src/seal/index.js';
 import { client, login, makeLobby, PASSWORDS, start, staff, testSettings, waitState, type Running } from './helpers.js';
+import { boxDir } from '../helpers/box-dir.js';
 
-const dir = t.testdir();
+const dir = boxDir('procedure');
 const recordings = join(dir, 'rec');
 let offsetMs = 0;
 let run: Running;

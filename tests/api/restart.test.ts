@@ -9,8 +9,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { client, login, makeLobby, PASSWORDS, staff, waitState } from './helpers.js';
+import { boxDir } from '../helpers/box-dir.js';
 
-const dir = t.testdir();
+const dir = boxDir('restart');
 const recordings = join(dir, 'rec');
 const config = join(dir, 'veilport.json');
 const data = join(dir, 'data');

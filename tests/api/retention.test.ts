@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { openCore, retention } from '../../src/daemon/daemon.js';
 import { verifyAccessLog } from '../../src/records/access-log.js';
 import { testSettings } from './helpers.js';
+import { boxDir } from '../helpers/box-dir.js';
 
 t.test('prune after the legal minimum, never before', async (t) => {
-  const dir = t.testdir();
+  const dir = boxDir('retention');
   mkdirSync(join(dir, 'rec'));
   let offset = 0;
   const clock = () => new Date(Date.now() + offset);

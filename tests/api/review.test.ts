@@ -11,8 +11,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyPackage } from '../../src/seal/index.js';
 import { client, makeLobby, start, staff, testSettings, waitState, type Running } from './helpers.js';
+import { boxDir } from '../helpers/box-dir.js';
 
-const dir = t.testdir();
+const dir = boxDir('review');
 const recordings = join(dir, 'rec');
 let run: Running;
 

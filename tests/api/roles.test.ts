@@ -12,8 +12,9 @@ import { openCore } from '../../src/daemon/daemon.js';
 import { PERMISSIONS } from '../../src/workflow/permissions.js';
 import { ROLES, type Role } from '../../src/workflow/types.js';
 import { testSettings } from './helpers.js';
+import { boxDir } from '../helpers/box-dir.js';
 
-const dir = t.testdir();
+const dir = boxDir('roles');
 const recordings = join(dir, 'rec');
 mkdirSync(join(recordings, 'lobby'), { recursive: true });
 

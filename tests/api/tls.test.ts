@@ -5,9 +5,10 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { start, testSettings } from './helpers.js';
+import { boxDir } from '../helpers/box-dir.js';
 
 t.test('https with a configured certificate', async (t) => {
-  const dir = t.testdir();
+  const dir = boxDir('tls');
   const recordings = join(dir, 'rec');
   mkdirSync(recordings);
   const cert = join(dir, 'cert.pem');

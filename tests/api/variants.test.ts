@@ -8,8 +8,9 @@ import { renameSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { client, login, makeLobby, PASSWORDS, start, staff, testSettings, waitState, type Running } from './helpers.js';
 import type { AlertEvent } from '../../src/workflow/events.js';
+import { boxDir } from '../helpers/box-dir.js';
 
-const dir = t.testdir();
+const dir = boxDir('variants');
 const recordings = join(dir, 'rec');
 let run: Running;
 let offsetMs = 0;

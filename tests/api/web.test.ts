@@ -7,27 +7,23 @@
  */
 import t from 'tap';
 import { join } from 'node:path';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { buildApp } from '../../src/api/app.js';
 import { openCore } from '../../src/daemon/daemon.js';
 import { testSettings } from './helpers.js';
+import { boxDir } from '../helpers/box-dir.js';
 
 type Core = Awaited<ReturnType<typeof openCore>>;
 type App = Awaited<ReturnType<typeof buildApp>>;
 
 async function box(t: Tap.Test, extra: Parameters<typeof testSettings>[2] = {}): Promise<{ core: Core; app: App; token: (id: string) => Promise<string> }> {
-  // A directory of its own, removed only once the box is closed: tap removes a
-  // testdir before teardowns run, and the access log's witness write, due 100 ms after
-  // the test's last append, then raced the removal (ENOTEMPTY in a fresh root).
-  const dir = mkdtempSync(join(tmpdir(), 'veilport-web-'));
+  const dir = boxDir('web');
   mkdirSync(join(dir, 'rec', 'lobby', '2026-03-01'), { recursive: true });
   const core = await openCore(testSettings(dir, join(dir, 'rec'), extra));
   const app = await buildApp(core);
   t.teardown(async () => {
     await app.close();
     await core.store.close();
-    rmSync(dir, { recursive: true, force: true });
   });
   for (const [id, role] of [['admin1', 'admin'], ['admin2', 'admin'], ['clerk1', 'clerk'], ['viewer1', 'viewer']] as const) {
     await core.accounts.create('console', { id, displayName: id, role, password: `Web-${role}-Pass-62`, mustChangePassword: false });

@@ -12,6 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { statusLine, systemdNotifier, watchdogInterval } from '../../src/appliance/notify.js';
 import { socketPath, startListener, SYS } from './helpers.js';
+import { boxDir } from '../helpers/box-dir.js';
 
 t.test('watchdog interval: half of WATCHDOG_USEC, only for our PID', async (t) => {
   t.equal(watchdogInterval({ WATCHDOG_USEC: '30000000' }), 15000);
@@ -46,7 +47,7 @@ t.test('without NOTIFY_SOCKET nothing is sent; with it, READY, STATUS and pings'
 });
 
 t.test('veilport serve under a real notify socket: READY, pings, no pings while hung, STOPPING', async (t) => {
-  const dir = t.testdir();
+  const dir = boxDir('notify');
   const socket = socketPath(t);
   const listener = await startListener(socket);
   t.teardown(() => listener.stop());

@@ -13,6 +13,7 @@ import { DEFAULT_AUTH_SETTINGS, type AuthSettings } from '../../src/auth/setting
 import { assertPasswordCurrent } from '../../src/auth/guard.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { VeilportError } from '../../src/util/errors.js';
+import { boxDir } from '../helpers/box-dir.js';
 
 /** The VeilportError `p` rejects with; fails the test if it resolves. */
 async function failure(p: Promise<unknown>): Promise<VeilportError> {
@@ -43,7 +44,7 @@ interface Env {
 }
 
 async function setup(t: Test, settings: Partial<AuthSettings> = {}): Promise<Env> {
-  const dir = t.testdir();
+  const dir = boxDir('accounts');
   let time = Date.parse(START);
   const now = () => new Date(time);
   let store = openStore(dir);

@@ -10,9 +10,10 @@ import { openStore } from '../../src/store/store.js';
 import { loadOrCreateDataKey } from '../../src/store/data-key.js';
 import { AccountService } from '../../src/auth/accounts.js';
 import { DEFAULT_AUTH_SETTINGS } from '../../src/auth/settings.js';
+import { boxDir } from '../helpers/box-dir.js';
 
 
-const dir = t.testdir();
+const dir = boxDir('cli');
 const data = join(dir, 'data');
 const pw = join(dir, 'pw.txt');
 const weak = join(dir, 'weak.txt');

@@ -12,13 +12,14 @@ import { choose, haveChromium, outcome, startSession, unlock, waitState, type Ou
 import { cliVerdicts } from './cli.js';
 import { buildVectors, type Vector } from './vectors.js';
 import type { Page } from 'playwright-core';
+import { boxDir } from '../helpers/box-dir.js';
 
 if (!haveChromium()) {
   t.skip('chromium is not installed at /usr/bin/chromium (scripts/setup.sh installs it)');
   process.exit(0);
 }
 
-const dir = t.testdir();
+const dir = boxDir('browser');
 let built: Awaited<ReturnType<typeof buildVectors>>;
 let session: Session;
 t.before(async () => {

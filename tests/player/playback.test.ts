@@ -22,6 +22,7 @@ import { choose, haveChromium, startSession, timings, unlock, type Session } fro
 import { runCli } from './cli.js';
 import { makeFragmentedMp4 } from './vectors.js';
 import { FAST, makeSigner, seal } from '../seal/helpers.js';
+import { boxDir } from '../helpers/box-dir.js';
 
 if (!haveChromium()) {
   t.skip('chromium is not installed at /usr/bin/chromium (scripts/setup.sh installs it)');
@@ -31,7 +32,7 @@ if (!haveChromium()) {
 const W = 640, H = 360, FPS = 10, SECONDS = 6;
 const PASSWORD = 'Harbour-Lamp-73 열람';
 const REGION = { x: 300, y: 60, w: 120, h: 120 };
-const dir = t.testdir();
+const dir = boxDir('playback');
 let session: Session;
 let pkg: string;
 let clear: string;

@@ -14,6 +14,7 @@ import { rmSync } from 'node:fs';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { loadOrCreateSigningKey, applianceIdFor, type SigningKey } from '../../src/seal/index.js';
+import { boxDir } from '../helpers/box-dir.js';
 import {
   ACCESS_ACTIONS,
   AccessLog,
@@ -41,7 +42,7 @@ interface Ctx {
 }
 
 async function setup(t: Test, checkpointEvery = 10): Promise<Ctx> {
-  const dir = t.testdir();
+  const dir = boxDir('access-log');
   const signer = await loadOrCreateSigningKey(join(dir, 'keys'));
   const clock = { ms: T0 };
   const tamper: string[] = [];

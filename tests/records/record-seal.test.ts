@@ -14,8 +14,9 @@ import type { ExportRequest } from '../../src/workflow/types.js';
 import type { Actor } from '../../src/workflow/permissions.js';
 import { testSettings } from '../api/helpers.js';
 import { runCli as run } from '../helpers/cli.js';
+import { boxDir } from '../helpers/box-dir.js';
 
-const dir = t.testdir();
+const dir = boxDir('record-seal');
 const rec = join(dir, 'rec');
 mkdirSync(join(rec, 'lobby'), { recursive: true });
 const data = join(dir, 'data');

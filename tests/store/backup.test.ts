@@ -16,6 +16,7 @@ import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { DATA_KEY_FILE, loadOrCreateDataKey } from '../../src/store/data-key.js';
 import { loadOrCreateSigningKey, publicKeyFingerprint, type SigningKey } from '../../src/seal/signing-key.js';
 import { DEFAULT_BACKUP_SCRYPT, restoreBackup, writeBackup } from '../../src/store/backup.js';
+import { boxDir } from '../helpers/box-dir.js';
 
 const PASSWORD = 'correct horse battery';
 /** Cheap scrypt for speed; one test checks the default. */
@@ -104,7 +105,7 @@ function layout(bytes: Uint8Array) {
 const listing = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
 
 t.test('round trip: every entry of every database, and the data key', async (t) => {
-  const root = t.testdir();
+  const root = boxDir('backup');
   const src = await box(join(root, 'src'));
   await populate(src);
   const before = dump(src.store);
@@ -158,7 +159,7 @@ t.test('a backup never overwrites, and a value it cannot encode is never half-wr
 
 t.test('the default key derivation is strong', async (t) => {
   t.ok(DEFAULT_BACKUP_SCRYPT.N >= 2 ** 17 && DEFAULT_BACKUP_SCRYPT.r >= 8, 'scrypt N >= 2^17, r >= 8 (128 MiB)');
-  const root = t.testdir();
+  const root = boxDir('backup');
   const b = await box(join(root, 'box'));
   const out = join(root, 'b.vpbk');
   await writeBackup(b.store, { out, password: PASSWORD, signer: b.signer, keysDir: b.keys });
@@ -168,7 +169,7 @@ t.test('the default key derivation is strong', async (t) => {
 });
 
 t.test('any flipped byte is refused before the password is tried', async (t) => {
-  const root = t.testdir();
+  const root = boxDir('backup');
   const src = await box(join(root, 'src'));
   await populate(src, 3);
   const out = join(root, 'b.vpbk');
@@ -213,7 +214,7 @@ t.test('any flipped byte is refused before the password is tried', async (t) => 
 });
 
 t.test('re-signed by the appliance key: each chunk’s tag still catches changes, and the target is untouched', async (t) => {
-  const root = t.testdir();
+  const root = boxDir('backup');
   const src = await box(join(root, 'src'));
   await populate(src, 40, 400);
   const out = join(root, 'b.vpbk');
@@ -252,7 +253,7 @@ t.test('re-signed by the appliance key: each chunk’s tag still catches changes
 });
 
 t.test('wrong password', async (t) => {
-  const root = t.testdir();
+  const root = boxDir('backup');
   const src = await box(join(root, 'src'));
   await populate(src, 2);
   const out = join(root, 'b.vpbk');
@@ -264,7 +265,7 @@ t.test('wrong password', async (t) => {
 });
 
 t.test('who signed it: this box’s key, a trusted key, or refused naming both fingerprints', async (t) => {
-  const root = t.testdir();
+  const root = boxDir('backup');
   const src = await box(join(root, 'src'));
   await populate(src, 2);
   const out = join(root, 'b.vpbk');
@@ -296,7 +297,7 @@ t.test('who signed it: this box’s key, a trusted key, or refused naming both f
 });
 
 t.test('an occupied target needs force; a newer schema is refused; a store in use is refused', async (t) => {
-  const root = t.testdir();
+  const root = boxDir('backup');
   const src = await box(join(root, 'src'));
   await populate(src, 2);
   const out = join(root, 'b.vpbk');
@@ -335,7 +336,7 @@ t.test('an occupied target needs force; a newer schema is refused; a store in us
 });
 
 t.test('hostile header values signed by the appliance key are bounded', async (t) => {
-  const root = t.testdir();
+  const root = boxDir('backup');
   const src = await box(join(root, 'src'));
   const out = join(root, 'b.vpbk');
   await writeBackup(src.store, { out, password: PASSWORD, signer: src.signer, keysDir: src.keys, scrypt: FAST });

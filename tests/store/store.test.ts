@@ -2,9 +2,10 @@
 import t from 'tap';
 import { openStore, DATABASES } from '../../src/store/store.js';
 import { SCHEMA_VERSION } from '../../src/store/migrations.js';
+import { boxDir } from '../helpers/box-dir.js';
 
 t.test('schema version, reopen, newer database refused', async (t) => {
-  const dir = t.testdir();
+  const dir = boxDir('store');
   const s = openStore(dir);
   t.equal(s.db<number, string>('meta').get('schemaVersion'), SCHEMA_VERSION, 'version recorded');
   s.transaction(() => {
@@ -21,7 +22,7 @@ t.test('schema version, reopen, newer database refused', async (t) => {
 });
 
 t.test('a transaction that throws leaves nothing behind', async (t) => {
-  const s = openStore(t.testdir());
+  const s = openStore(boxDir('store'));
   t.teardown(() => s.close());
   t.throws(() =>
     s.transaction(() => {

@@ -15,8 +15,9 @@ import { SCHEMAS } from '../../src/telemetry/topics.js';
 import { baseTopicFor, telemetryOf } from '../../src/telemetry/telemetry.js';
 import type { Settings } from '../../src/config/settings.js';
 import { Capture, docSchemas, startBroker, validators, type Broker, type Seen } from './broker.js';
+import { boxDir } from '../helpers/box-dir.js';
 
-const dir = t.testdir();
+const dir = boxDir('broker');
 const recordings = join(dir, 'rec');
 mkdirSync(join(recordings, 'lobby'), { recursive: true });
 let broker: Broker;

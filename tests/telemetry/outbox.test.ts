@@ -8,8 +8,9 @@ import t from 'tap';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/store.js';
 import { Outbox } from '../../src/telemetry/outbox.js';
+import { boxDir } from '../helpers/box-dir.js';
 
-const dir = t.testdir();
+const dir = boxDir('outbox');
 
 t.test('order, acks and sequence numbers across a reopen', async (t) => {
   const data = join(dir, 'a');

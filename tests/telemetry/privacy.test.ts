@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { client, makeLobby, start, staff, testSettings, waitState } from '../api/helpers.js';
 import { baseTopicFor } from '../../src/telemetry/telemetry.js';
 import { Capture, startBroker, validators, type Broker } from './broker.js';
+import { boxDir } from '../helpers/box-dir.js';
 
-const dir = t.testdir();
+const dir = boxDir('privacy');
 const recordings = join(dir, 'rec');
 let broker: Broker;
 

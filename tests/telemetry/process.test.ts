@@ -9,8 +9,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Capture, startBroker, validators, type Broker } from './broker.js';
+import { boxDir } from '../helpers/box-dir.js';
 
-const dir = t.testdir();
+const dir = boxDir('process');
 const recordings = join(dir, 'rec');
 const data = join(dir, 'data');
 const config = join(dir, 'veilport.json');

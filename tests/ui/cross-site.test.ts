@@ -11,8 +11,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { client, start, staff, testSettings, type Running } from '../api/helpers.js';
+import { boxDir } from '../helpers/box-dir.js';
 
-const dir = t.testdir();
+const dir = boxDir('cross-site');
 const recordings = join(dir, 'rec');
 mkdirSync(join(recordings, 'lobby', '2026-03-01'), { recursive: true });
 let run: Running;

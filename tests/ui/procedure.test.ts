@@ -21,8 +21,9 @@ import { verifyPackage } from '../../src/seal/index.js';
 import { makeLobby, PASSWORDS, start, testSettings, type Running } from '../api/helpers.js';
 // @ts-expect-error: a plain ES module script without types
 import { buildUi } from '../../scripts/build-ui.mjs';
+import { boxDir } from '../helpers/box-dir.js';
 
-const dir = t.testdir();
+const dir = boxDir('procedure');
 const recordings = join(dir, 'rec');
 const shots = join(process.cwd(), '.cache', 'ui-screens');
 let run: Running;
