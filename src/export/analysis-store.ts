@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AnalysisResult, CameraStats } from '../masking/analyse.js';
+import type { CameraPath } from '../masking/camera-path.js';
 import type { DegradedStretch } from '../masking/scheduler.js';
 import { thumbnailPng } from '../masking/thumbnails.js';
 import type { Track } from '../masking/tracker.js';
@@ -27,7 +28,7 @@ export function analysisKey(k: AnalysisKeyParts): string {
 }
 
 /** Bumped whenever what an analysis holds, or how tracks are made, changes: older ones are analysed again. */
-const VERSION = 3;
+const VERSION = 4;
 
 export interface StoredAnalysis {
   version: typeof VERSION;
@@ -42,6 +43,7 @@ export interface StoredAnalysis {
   /** Where coverage was degraded (the export refuses these unreviewed). */
   degraded: DegradedStretch[];
   camera: CameraStats;
+  cameraPath: CameraPath;
   /** Thumbnail file per track id, relative to the analysis folder. */
   thumbnails: Record<string, string>;
 }
@@ -67,6 +69,7 @@ export async function saveAnalysis(dir: string, key: string, parts: AnalysisKeyP
     coastLimitNs: a.coastLimitNs,
     degraded: a.degraded,
     camera: a.camera,
+    cameraPath: a.cameraPath,
     thumbnails,
   };
   const file = join(folder, 'analysis.json');

@@ -86,6 +86,7 @@ export async function renderFootage(f: RangeFootage, o: RenderStepOptions): Prom
     stats = await render(footageFrames(f, o.profile, o.stallMs, o.signal), {
       frameTimesNs: o.analysis.frameTimesNs,
       tracks: o.analysis.tracks,
+      cameraPath: o.analysis.cameraPath,
       plan: o.plan,
       encoder,
       framerate: fpsFraction(fps),

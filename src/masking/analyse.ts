@@ -14,7 +14,8 @@ import { attachFaces, headBox } from './people.js';
 import type { MaskTarget } from './models.js';
 import { MotionDetector } from './motion.js';
 import { CoverageLog, TileScheduler, contains, type DegradedStretch } from './scheduler.js';
-import { CameraMotionEstimator } from './camera-motion.js';
+import { CameraMotionEstimator, type CameraState, type Similarity } from './camera-motion.js';
+import { CameraPathBuilder, type CameraPath } from './camera-path.js';
 import { Tracker, predict, rawBoxAt, type Appearance, type Track } from './tracker.js';
 import { Thumbnails, type Thumbnail } from './thumbnails.js';
 
@@ -57,6 +58,8 @@ export interface AnalysisResult {
   degraded: DegradedStretch[];
   /** Camera motion: estimates by state, and what scanning everything while it moved cost. */
   camera: CameraStats;
+  /** Where the camera pointed at each frame (masks follow it between scans). */
+  cameraPath: CameraPath;
 }
 
 export interface CameraStats {
@@ -67,7 +70,9 @@ export interface CameraStats {
   fullScans: number;
   /** Tiles (inferences) those scans ran beyond a still camera's plan. */
   extraTiles: number;
-  /** Wall time of the camera-motion estimate, ms per scan. */
+  /** Frames between scans registered against the last scan's picture (the camera moved). */
+  framesRegistered: number;
+  /** Wall time of the camera-motion estimate, ms per estimate or registered frame. */
   msPerEstimate: number;
 }
 
@@ -84,6 +89,9 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
   const frameTimesNs: number[] = [];
   let motion: MotionDetector | undefined;
   let camera: CameraMotionEstimator | undefined;
+  const path = new CameraPathBuilder();
+  let cameraState: CameraState = 'cut';
+  let framesRegistered = 0;
   let coverage: CoverageLog | undefined;
   let cameraMs = 0;
   let tileSets: TileScheduler[] | undefined;
@@ -105,7 +113,19 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
       tracker = new Tracker({ highScore: confidentScores(detectors), maxUnseenNs: unseenLimits(detectors, fullScanNs), picture: { width, height } });
     }
     frameTimesNs.push(frame.tNs);
-    if (frame.index === 0 || frame.tNs - lastScanTime >= scanIntervalNs) {
+    const isScan = frame.index === 0 || frame.tNs - lastScanTime >= scanIntervalNs;
+    if (!isScan) {
+      // While the camera moves, every frame between scans is registered against the
+      // last scan's picture, so masks can follow the camera's path between scans.
+      let fromKey: Similarity | null | undefined;
+      if (cameraState === 'moving') {
+        const c0 = performance.now();
+        fromKey = camera!.registerToKey(frame);
+        cameraMs += performance.now() - c0;
+        framesRegistered++;
+      }
+      path.frame(frame.tNs, fromKey);
+    } else {
       const scanGapNs = frame.tNs - lastScanTime;
       lastScanTime = frame.tNs;
       scans++;
@@ -114,6 +134,8 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
         const cam = camera!.estimate(frame);
         cameraMs += performance.now() - c0;
         coverage!.note(frame.tNs, frame.tNs - scanGapNs, cam.state, cam.shiftPx);
+        path.scan(frame.tNs, cam.state, cam.transform);
+        cameraState = cam.state;
         if (cam.state === 'cut' && scans > 1) tracker!.cut(frame.tNs);
         const moving = motion!.update(frame, cam);
         const look = (b: Box) => describe(frame, b);
@@ -156,9 +178,10 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
     cuts: coverage!.cuts,
     fullScans: tileSets.reduce((s, x) => s + x.fullScans, 0),
     extraTiles: tileSets.reduce((s, x) => s + x.extraTiles, 0),
-    msPerEstimate: cameraMs / Math.max(1, coverage!.estimates),
+    framesRegistered,
+    msPerEstimate: cameraMs / Math.max(1, coverage!.estimates + framesRegistered),
   };
-  return { width, height, frameTimesNs, tracks, thumbnails, scanHz, scans, tilesRun, coastLimitNs, degraded: coverage!.finish(), camera: cameraStats };
+  return { width, height, frameTimesNs, tracks, thumbnails, scanHz, scans, tilesRun, coastLimitNs, degraded: coverage!.finish(), camera: cameraStats, cameraPath: path.finish() };
 }
 
 /**

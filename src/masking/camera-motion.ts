@@ -183,13 +183,7 @@ export class CameraMotionEstimator {
       this.setKey(luma);
       return { state: 'cut', transform: IDENTITY, shiftPx: 0, blocks: m.blocks, inliers: m.inliers, luma };
     }
-    // Cells -> source pixels (cell centres at (i + 0.5) * cell).
-    const t: Similarity = {
-      a: m.model.a,
-      b: m.model.b,
-      tx: c * m.model.tx + (c / 2) * (1 - m.model.a) + (c / 2) * m.model.b,
-      ty: c * m.model.ty + (c / 2) * (1 - m.model.a) - (c / 2) * m.model.b,
-    };
+    const t = this.toPixels(m.model);
     const shiftPx = maxShift(t, this.width, this.height);
     if (shiftPx < this.stableCells * c) {
       if (++this.keyAge >= this.rekeyAfter) this.setKey(luma);
@@ -197,6 +191,31 @@ export class CameraMotionEstimator {
     }
     this.setKey(luma);
     return { state: 'moving', transform: t, shiftPx, blocks: m.blocks, inliers: m.inliers, luma };
+  }
+
+  /**
+   * The motion of a frame from the key picture (a frame between two scans, while the
+   * camera moves), without changing what the estimator keys on; null where the frame
+   * cannot be registered (too little texture, too few blocks agreeing).
+   */
+  registerToKey(frame: Frame): Similarity | null {
+    const key = this.key;
+    const luma = downscaleLuma(frame, this.cell);
+    if (!key || key.width !== luma.width || key.height !== luma.height) return null;
+    const m = registerLuma(key, luma);
+    if (m.blocks < 6 || m.inliers < Math.max(4, this.minInlierShare * m.blocks)) return null;
+    return this.toPixels(m.model);
+  }
+
+  /** A model over cells -> source pixels (cell centres at (i + 0.5) * cell). */
+  private toPixels(model: Similarity): Similarity {
+    const c = this.cell;
+    return {
+      a: model.a,
+      b: model.b,
+      tx: c * model.tx + (c / 2) * (1 - model.a) + (c / 2) * model.b,
+      ty: c * model.ty + (c / 2) * (1 - model.a) - (c / 2) * model.b,
+    };
   }
 
   private setKey(l: Luma): void {

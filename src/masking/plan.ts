@@ -8,6 +8,7 @@ import { clip, hull, pad, type Box } from './geometry.js';
 import type { MaskStyle } from './styles.js';
 import { headBox, maskedByOwnFace, visibleIds, withFullHeight, withShortHeight, type PersonMask } from './people.js';
 import { PADDING, boxAt, rawBoxAt, type Track } from './tracker.js';
+import type { CameraPath } from './camera-path.js';
 
 export interface ManualRegion extends Box {
   /** Span in ns from the start of the export; the region applies within [fromNs, toNs]. */
@@ -36,15 +37,15 @@ export function checkPlan(plan: MaskPlan, tracks: Track[]): void {
   }
 }
 
-/** The boxes to mask in the frame at tNs, clipped to the frame. */
-export function masksAt(plan: MaskPlan, tracks: Track[], tNs: number, width: number, height: number): Box[] {
+/** The boxes to mask in the frame at tNs, clipped to the frame (tracks follow `camera` between scans). */
+export function masksAt(plan: MaskPlan, tracks: Track[], tNs: number, width: number, height: number, camera?: CameraPath): Box[] {
   const out: Box[] = [];
   const visible = visibleIds(tracks, plan.unmasked);
   const faces = tracks.filter((t) => t.target === 'face' && t.ownerId !== undefined);
   for (const t of tracks) {
     if (visible.has(t.id)) continue;
     if (t.target === 'person' && maskedByOwnFace(t, faces, visible, tNs)) continue;
-    const b = trackMask(t, tNs, plan.personMask ?? 'head');
+    const b = trackMask(t, tNs, plan.personMask ?? 'head', camera);
     const c = b && clip(b, width, height);
     if (c) out.push(c);
   }
@@ -65,12 +66,12 @@ export function masksAt(plan: MaskPlan, tracks: Track[], tNs: number, width: num
  * person's heights around tNs, see withFullHeight and withShortHeight), vehicles not at all
  * (their plates and drivers' faces are tracks of their own), everything else whole.
  */
-export function trackMask(t: Track, tNs: number, personMask: PersonMask): Box | undefined {
+export function trackMask(t: Track, tNs: number, personMask: PersonMask, camera?: CameraPath): Box | undefined {
   if (t.target === 'vehicle') return undefined;
-  if (t.target !== 'person') return boxAt(t, tNs);
-  if (personMask === 'body') return boxAt(withFullHeight(t), tNs);
-  const high = rawBoxAt(withFullHeight(t), tNs, headBox);
-  const low = rawBoxAt(withShortHeight(t), tNs, headBox);
+  if (t.target !== 'person') return boxAt(t, tNs, camera);
+  if (personMask === 'body') return boxAt(withFullHeight(t), tNs, camera);
+  const high = rawBoxAt(withFullHeight(t), tNs, headBox, camera);
+  const low = rawBoxAt(withShortHeight(t), tNs, headBox, camera);
   const head = high && low ? hull(high, low) : high;
   return head && pad(head, PADDING.person, 2);
 }

@@ -10,10 +10,12 @@ import { VeilportError } from '../util/errors.js';
 import { masksAt, type MaskPlan } from './plan.js';
 import { applyMask } from './styles.js';
 import type { Track } from './tracker.js';
+import type { CameraPath } from './camera-path.js';
 
 export interface RenderOptions {
   frameTimesNs: number[];
   tracks: Track[];
+  cameraPath: CameraPath;
   plan: MaskPlan;
   encoder: Encoder;
   /** Frame rate for the caps, as a fraction "num/den". */
@@ -42,7 +44,7 @@ export async function render(frames: AsyncIterable<Frame>, opts: RenderOptions):
       await opts.encoder.setCaps(`video/x-raw,format=I420,width=${L.width},height=${L.height},framerate=${opts.framerate},pixel-aspect-ratio=1/1`);
       capsSent = true;
     }
-    const boxes = masksAt(opts.plan, opts.tracks, frame.tNs, L.width, L.height);
+    const boxes = masksAt(opts.plan, opts.tracks, frame.tNs, L.width, L.height, opts.cameraPath);
     for (const b of boxes) applyMask(frame.data, L, b, opts.plan.style);
     opts.postProcess?.(frame);
     const next = opts.frameTimesNs[frame.index + 1];

@@ -6,6 +6,7 @@
  */
 import type { Box } from './geometry.js';
 import { masksAt, type MaskPlan } from './plan.js';
+import type { CameraPath } from './camera-path.js';
 import { visibleIds } from './people.js';
 import type { MaskTarget } from './models.js';
 import type { Track } from './tracker.js';
@@ -56,6 +57,7 @@ export interface ReportInput {
   height: number;
   frameTimesNs: number[];
   tracks: Track[];
+  cameraPath: CameraPath;
   coastLimitNs: number;
   degraded?: { fromNs: number; toNs: number; reason: string }[];
 }
@@ -107,13 +109,13 @@ export function maskingReport(a: ReportInput, plan: MaskPlan): MaskingReport {
   let motionSum = 0;
   let motionMax = 0;
   for (const tNs of times) {
-    const share = grid.share(masksAt(plan, a.tracks, tNs, a.width, a.height));
+    const share = grid.share(masksAt(plan, a.tracks, tNs, a.width, a.height, a.cameraPath));
     sum += share;
     max = Math.max(max, share);
     const sec = Math.floor((tNs - t0) / 1e9);
     perSecond[sec] = Math.max(perSecond[sec] ?? 0, r4(share));
     if (motionTracks.length) {
-      const m = grid.share(masksAt(motionPlan, a.tracks, tNs, a.width, a.height));
+      const m = grid.share(masksAt(motionPlan, a.tracks, tNs, a.width, a.height, a.cameraPath));
       if (m > 0) motionFrames++;
       motionSum += m;
       motionMax = Math.max(motionMax, m);

@@ -17,6 +17,7 @@
 import { type Box, area, intersection, iou, lerpBox, hull, pad } from './geometry.js';
 import type { Detection } from './detectors/detector.js';
 import type { MaskTarget } from './models.js';
+import { carry, STILL_PATH, type CameraPath } from './camera-path.js';
 
 export interface TrackPoint extends Box {
   tNs: number;
@@ -155,9 +156,19 @@ export class Tracker {
     const left = this.match(live, strong, near, this.matchIou, continueTrack);
     // Stage 2: weak detections continue what stage 1 left, by overlap only: a chain of
     // weak boxes each near the last would walk a track across the picture (a cone, a
-    // shadow, a post, a bag, one after another).
+    // shadow, a post, a bag, one after another). As in ByteTrack, only confirmed tracks
+    // (found confidently twice): one confident box on something that is no person,
+    // continued by weak boxes each taking in more of its surroundings, grew a false
+    // person from 189x264 to 423x313 px in a second (tests/masking/moving-camera.test.ts,
+    // preset jump); a tentative track coasts on its prediction instead.
     const overlap = (t: Track, d: Detection) => weighted(t, d, iou(predictions.get(t)!, d), WEAK_IOU);
-    const leftWeak = this.match(left.tracks, weak, overlap, WEAK_IOU, continueTrack);
+    const confirmed = (t: Track) => {
+      let n = 0;
+      for (const p of t.points) if (p.score >= high && ++n === 2) return true;
+      return false;
+    };
+    const leftWeak = this.match(left.tracks.filter(confirmed), weak, overlap, WEAK_IOU, continueTrack);
+    leftWeak.tracks.push(...left.tracks.filter((t) => !confirmed(t)));
 
     for (const t of leftWeak.tracks) {
       const unseenNs = tNs - t.points[t.points.length - 1]!.tNs;
@@ -416,18 +427,24 @@ export const PADDING: Record<MaskTarget, number> = { face: 0.125, plate: 0.15, p
 
 /**
  * The box of a track at time tNs (unpadded), or undefined when the track does not
- * cover it. Between two detections the box is interpolated and widened by the hull of
- * both, so an object that moved between scans stays covered along its path; across a
- * gap where the track was lost (not followed), the interpolated box alone. `part`
- * picks the part of the object that is wanted (a person's head) from each box.
+ * cover it, with each detection carried to tNs the way the camera moved (`camera`; a
+ * still camera moves nothing). Between two detections the box is interpolated and
+ * widened by the hull of both, so an object that moved between scans stays covered along
+ * its path; across a gap where the track was lost (not followed), the interpolated box
+ * alone. `part` picks the part of the object that is wanted (a person's head) from each
+ * box.
  */
-export function rawBoxAt(t: Track, tNs: number, part: (b: Box) => Box = (b) => b): Box | undefined {
+export function rawBoxAt(t: Track, tNs: number, part: (b: Box) => Box = (b) => b, camera: CameraPath = STILL_PATH): Box | undefined {
   if (tNs < t.holdFromNs || tNs > t.holdToNs) return undefined;
   const pts = t.points;
   const first = pts[0]!;
   const last = pts[pts.length - 1]!;
-  if (tNs <= first.tNs) return part(first);
-  if (tNs >= last.tNs) return hull(part(last), part(predict(t, tNs)));
+  // Each end is carried to tNs (held where it was seen where the camera's motion is
+  // not known): a face still in the scene has both ends in one place however the camera
+  // moved between the scans, and its mask need not cover the way between them.
+  const here = (b: Box, fromNs: number) => carry(camera, b, fromNs, tNs) ?? b;
+  if (tNs <= first.tNs) return hull(part(first), here(part(first), first.tNs));
+  if (tNs >= last.tNs) return hull(hull(part(last), here(part(last), last.tNs)), part(predict(t, tNs)));
   let lo = 0;
   let hi = pts.length - 1;
   while (hi - lo > 1) {
@@ -435,8 +452,8 @@ export function rawBoxAt(t: Track, tNs: number, part: (b: Box) => Box = (b) => b
     if (pts[mid]!.tNs <= tNs) lo = mid;
     else hi = mid;
   }
-  const a = smoothed(pts, lo, part);
-  const b = smoothed(pts, hi, part);
+  const a = here(smoothed(pts, lo, part, camera), pts[lo]!.tNs);
+  const b = here(smoothed(pts, hi, part, camera), pts[hi]!.tNs);
   const k = (tNs - pts[lo]!.tNs) / (pts[hi]!.tNs - pts[lo]!.tNs);
   const mid = lerpBox(a, b, k);
   if (pts[hi]!.reacquired) return mid;
@@ -446,21 +463,23 @@ export function rawBoxAt(t: Track, tNs: number, part: (b: Box) => Box = (b) => b
 }
 
 /**
- * The part of detection i, widened to where its neighbours put the object at its time:
- * one detection can be an outlier (a box merged with a neighbour's at an occlusion, a
- * piece cut by a tile edge), and the mask at it then still covers the object. Not across
- * a gap where the track was lost.
+ * The part of detection i, widened to where its neighbours put the object at its time
+ * (carried to its frame): one detection can be an outlier (a box merged with a
+ * neighbour's at an occlusion, a piece cut by a tile edge), and the mask at it then still
+ * covers the object. Not across a gap where the track was lost.
  */
-function smoothed(pts: TrackPoint[], i: number, part: (b: Box) => Box): Box {
+function smoothed(pts: TrackPoint[], i: number, part: (b: Box) => Box, camera: CameraPath): Box {
   const p = pts[i]!;
   const prev = pts[i - 1];
   const next = pts[i + 1];
   if (!prev || !next || p.reacquired || next.reacquired) return part(p);
-  return hull(part(p), part(lerpBox(prev, next, (p.tNs - prev.tNs) / (next.tNs - prev.tNs))));
+  const before = carry(camera, prev, prev.tNs, p.tNs) ?? prev;
+  const after = carry(camera, next, next.tNs, p.tNs) ?? next;
+  return hull(part(p), part(lerpBox(before, after, (p.tNs - prev.tNs) / (next.tNs - prev.tNs))));
 }
 
 /** The padded mask box of a track at tNs (see rawBoxAt). */
-export function boxAt(t: Track, tNs: number): Box | undefined {
-  const b = rawBoxAt(t, tNs);
+export function boxAt(t: Track, tNs: number, camera?: CameraPath): Box | undefined {
+  const b = rawBoxAt(t, tNs, undefined, camera);
   return b && pad(b, PADDING[t.target], 2);
 }

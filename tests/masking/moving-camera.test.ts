@@ -54,6 +54,9 @@ async function group(): Promise<WorldFace[]> {
   return faces;
 }
 
+/** Where the default targets' masked share is held to 2x the faces' own area. */
+const ASSERTED_SHARE = new Set(['still', 'preset jump']);
+
 const covered = (gt: Box, masks: Box[]) => masks.reduce((s, m) => s + intersection(gt, m), 0) / area(gt) >= 0.9;
 
 /** Union area of boxes on a 4 px grid, as a share of the frame. */
@@ -86,7 +89,7 @@ t.test('faces under a pan, a zoom, a shake and a preset jump are masked at the s
     faceOnly.set(c.name, result);
     let hit = 0, total = 0;
     c.truth.forEach((f, i) => {
-      const masks = masksAt(plan, result.tracks, result.frameTimesNs[i]!, W, H);
+      const masks = masksAt(plan, result.tracks, result.frameTimesNs[i]!, W, H, result.cameraPath);
       for (const o of f.objects) {
         if (o.w < 24) continue;
         total++;
@@ -112,7 +115,7 @@ t.test('faces under a pan, a zoom, a shake and a preset jump are masked at the s
     const result = await analyse(decodePieces([piece(c.file)], range), { detectors, motion: true, scanHz: 5 });
     let masked = 0, own = 0, hit = 0, total = 0;
     c.truth.forEach((f, i) => {
-      const masks = masksAt(plan, result.tracks, result.frameTimesNs[i]!, W, H);
+      const masks = masksAt(plan, result.tracks, result.frameTimesNs[i]!, W, H, result.cameraPath);
       masked += share(masks);
       own += share(f.objects);
       for (const o of f.objects) {
@@ -122,11 +125,15 @@ t.test('faces under a pan, a zoom, a shake and a preset jump are masked at the s
     });
     const ratio = masked / own;
     t.comment(`default targets, ${c.name}: masked ${(masked / FRAMES * 100).toFixed(1)} % of the picture, the faces themselves ${(own / FRAMES * 100).toFixed(1)} % (${ratio.toFixed(2)}x); faces masked ${(hit / total * 100).toFixed(1)} %; ${result.tracks.length} tracks (${[...new Set(result.tracks.map((x) => x.target))].join(', ')})`);
-    // NOT MET YET (issue 19) under motion: a face's mask padded 12.5 % a side is 1.6x
-    // the face; between scans the mask also covers the face's path (1.2-1.5x more while
-    // the picture moves), and the detectors' false persons (a tripod, a wide box after
-    // the preset jump) and the motion net's flicker on sharp edges under a zoom add the
-    // rest. Met on the still camera; a todo where not, so the figure is printed, not hidden.
-    t.ok(ratio <= 2, `${c.name}: masked share within 2x the faces' own area (${ratio.toFixed(2)}x)`, ratio <= 2 ? {} : { todo: 'not met yet under motion: see the comment above and README "Moving cameras"' });
+    // Met on the still camera and after the preset jump: asserted there. NOT MET YET
+    // (issue 19) under a pan or a shake (2.0-2.1x; a zoom is at the bar): a face's mask
+    // padded 12.5 % a side is 1.6x the face before anything moves; masks follow the
+    // camera's path between scans (src/masking/camera-path.ts), which took a shake from
+    // 2.35x to 2.1x, but the detectors' boxes jitter more from scan to scan while the
+    // picture moves, and a false person (a tripod in the scene, a real NanoDet error)
+    // and the motion net's flicker on sharp edges add the rest. A todo there, so the
+    // figure is printed, not hidden.
+    const todo = ASSERTED_SHARE.has(c.name) || ratio <= 2 ? {} : { todo: 'not met yet under motion: see the comment above and README "Moving cameras"' };
+    t.ok(ratio <= 2, `${c.name}: masked share within 2x the faces' own area (${ratio.toFixed(2)}x)`, todo);
   }
 });

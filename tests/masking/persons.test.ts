@@ -69,7 +69,7 @@ t.test('real elevated footage: heads masked, masks on people, one track per pers
   let maskedOnPeoplePx = 0;
   const misses: string[] = [];
   for (const k of rec.keyframes) {
-    const m = maskRaster(masksAt(PLAN, result.tracks, timeOf(k.frame), W, H), W, H);
+    const m = maskRaster(masksAt(PLAN, result.tracks, timeOf(k.frame), W, H, result.cameraPath), W, H);
     const people = maskRaster(k.persons.map((p) => p.body), W, H);
     for (let i = 0; i < m.length; i++) {
       maskedPx += m[i]!;
@@ -123,7 +123,7 @@ t.test('real elevated footage: heads masked, masks on people, one track per pers
   let othersMasked = 0;
   let others = 0;
   for (const k of rec.keyframes) {
-    const m = maskRaster(masksAt(plan, result.tracks, timeOf(k.frame), W, H), W, H);
+    const m = maskRaster(masksAt(plan, result.tracks, timeOf(k.frame), W, H, result.cameraPath), W, H);
     for (const p of k.persons.filter(promised)) {
       const c = coverage(m, W, p.head);
       if (p.person === subject[0]) {
@@ -155,7 +155,7 @@ t.test('people who stand still for a minute stay masked the whole time', async (
   let total = 0;
   let worst = 1;
   for (const tNs of held) {
-    const m = maskRaster(masksAt(PLAN, result.tracks, tNs, W, H), W, H);
+    const m = maskRaster(masksAt(PLAN, result.tracks, tNs, W, H, result.cameraPath), W, H);
     for (const p of watched) {
       total++;
       const c = coverage(m, W, p.head);

@@ -38,7 +38,7 @@ t.test('plate characters are masked in nearly every frame', async (t) => {
   let hit = 0, total = 0;
   const perPlate = specs.map(() => ({ hit: 0, total: 0 }));
   truth.forEach((f, i) => {
-    const masks = masksAt(plan, result.tracks, result.frameTimesNs[i]!, W, H);
+    const masks = masksAt(plan, result.tracks, result.frameTimesNs[i]!, W, H, result.cameraPath);
     for (const o of f.objects) {
       const k = Number(o.label);
       const c = plates[k]!.characters;

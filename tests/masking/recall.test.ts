@@ -58,7 +58,7 @@ t.test('faces of 24 px and up are masked in nearly every frame; the data subject
   const covered = (gt: Box, masks: Box[]) => masks.reduce((s, m) => s + intersection(gt, m), 0) / area(gt) >= 0.9;
   const perSize = new Map<string, { hit: number; total: number }>();
   truth.forEach((f, i) => {
-    const masks = masksAt(plan, result.tracks, result.frameTimesNs[i]!, W, H);
+    const masks = masksAt(plan, result.tracks, result.frameTimesNs[i]!, W, H, result.cameraPath);
     for (const o of f.objects) {
       if (o.label === 'subject') continue;
       const s = perSize.get(o.label) ?? { hit: 0, total: 0 };

@@ -179,7 +179,7 @@ export function reviewMediaRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           const maskPlan = reviewPlan(r, ctx.settings);
           shown = [...visibleIds(a.tracks, maskPlan.unmasked)].sort((x, y) => x - y);
           const L = frame.layout;
-          const found = masksAt(maskPlan, a.tracks, tNs, L.width, L.height);
+          const found = masksAt(maskPlan, a.tracks, tNs, L.width, L.height, a.cameraPath);
           for (const b of found) applyMask(frame.data, L, b, maskPlan.style);
           boxes = found.length;
         }

@@ -1,0 +1,60 @@
+import t from 'tap';
+import { CameraPathBuilder, carry, poseAt, STILL_PATH } from '../../src/masking/camera-path.js';
+import { IDENTITY, type Similarity } from '../../src/masking/camera-motion.js';
+import { rawBoxAt, type Track } from '../../src/masking/tracker.js';
+import { area } from '../../src/masking/geometry.js';
+
+const shift = (dx: number, dy: number): Similarity => ({ a: 1, b: 0, tx: dx, ty: dy });
+const ms = (n: number) => n * 1e6;
+
+t.test('the path carries a box the way the picture moved, and says where it does not know', async (t) => {
+  const p = new CameraPathBuilder();
+  p.scan(0, 'cut', IDENTITY);
+  p.frame(ms(33), undefined); // still at the last scan: not registered
+  p.scan(ms(66), 'moving', shift(10, 0)); // the picture moved 10 px right since the key (scan 0)
+  p.frame(ms(100), shift(4, 0)); // 4 px right of scan 66's picture
+  p.frame(ms(133), null); // not registered
+  p.scan(ms(166), 'stable', IDENTITY);
+  const path = p.finish();
+  t.same(carry(path, { x: 0, y: 0, w: 10, h: 10 }, 0, ms(66)), { x: 10, y: 0, w: 10, h: 10 }, 'scan to scan');
+  t.same(carry(path, { x: 10, y: 0, w: 10, h: 10 }, ms(66), ms(100)), { x: 14, y: 0, w: 10, h: 10 }, 'scan to a registered frame between scans');
+  t.same(carry(path, { x: 14, y: 0, w: 10, h: 10 }, ms(100), 0), { x: 0, y: 0, w: 10, h: 10 }, 'and back');
+  t.equal(carry(path, { x: 0, y: 0, w: 10, h: 10 }, 0, ms(33)), undefined, 'a frame taken as still before a scan that found the picture moved is not known');
+  t.equal(carry(path, { x: 0, y: 0, w: 10, h: 10 }, 0, ms(133)), undefined, 'nor is a frame that could not be registered');
+  t.same(poseAt(path, ms(166)), shift(-10, 0), 'a still scan after them knows the pose again');
+  t.same(poseAt(path, ms(500)), shift(-10, 0), 'the pose holds until the next one');
+
+  const still = new CameraPathBuilder();
+  still.scan(0, 'cut', IDENTITY);
+  for (let i = 1; i < 30; i++) (i % 3 ? still.frame(ms(33 * i), undefined) : still.scan(ms(33 * i), 'stable', IDENTITY));
+  t.equal(still.finish().length, 1, 'a still camera is one pose');
+  t.equal(new CameraPathBuilder().finish(), STILL_PATH);
+});
+
+t.test('between two scans, the mask of a thing still in the scene follows the camera, not the hull of both ends', async (t) => {
+  // A shake: the picture goes 12 px right and back between two scans 200 ms apart.
+  const offsets = [0, 6, 12, 6, 0];
+  const p = new CameraPathBuilder();
+  p.scan(0, 'cut', IDENTITY);
+  p.scan(ms(1), 'moving', shift(0.5, 0));
+  for (let i = 1; i < 4; i++) p.frame(ms(1 + 50 * i), shift(offsets[i]! - 0.5, 0));
+  p.scan(ms(201), 'moving', shift(offsets[4]! - 0.5, 0));
+  const path = p.finish();
+  // Seen at x 100.5 in the first scan's picture and 100 in the last's: one place in the scene.
+  const face = { x: 100.5, y: 100, w: 40, h: 40, score: 0.9 };
+  const track: Track = { id: 1, target: 'face', active: false, misses: 0, holdFromNs: ms(1), holdToNs: ms(201), points: [{ ...face, tNs: ms(1) }, { ...face, x: 100, tNs: ms(201) }] };
+  for (let i = 1; i < 4; i++) {
+    const tNs = ms(1 + 50 * i);
+    const followed = rawBoxAt(track, tNs, undefined, path)!;
+    t.ok(Math.abs(followed.x - (100 + offsets[i]!)) < 1e-9 && followed.w === 40, `frame ${i}: the face's box where the camera put it (${followed.x.toFixed(1)})`);
+    const unknown = rawBoxAt(track, tNs)!;
+    t.ok(area(unknown) >= area(followed), 'a still camera assumed: never smaller');
+  }
+  // Where the frames between could not be registered, the screen path is covered as before.
+  const blind = new CameraPathBuilder();
+  blind.scan(0, 'cut', IDENTITY);
+  blind.scan(ms(1), 'moving', shift(0.5, 0));
+  for (let i = 1; i < 4; i++) blind.frame(ms(1 + 50 * i), null);
+  blind.scan(ms(201), 'moving', shift(-0.5, 0));
+  t.same(rawBoxAt(track, ms(101), undefined, blind.finish()), rawBoxAt(track, ms(101)), 'unknown poses: the box a still camera would give');
+});
