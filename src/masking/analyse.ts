@@ -110,7 +110,7 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
       // A shift of a sixth of the picture between scans outruns the masks carried between them.
       coverage = new CoverageLog(Math.min(width, height) / 6);
       tileSets = detectors.map((det) => new TileScheduler(det, width, height, fullScanNs));
-      tracker = new Tracker({ highScore: confidentScores(detectors), maxUnseenNs: unseenLimits(detectors, fullScanNs), picture: { width, height } });
+      tracker = new Tracker({ highScore: confidentScores(detectors), maxUnseenNs: unseenLimits(detectors, fullScanNs), picture: { width, height }, camera: path.sofar });
     }
     frameTimesNs.push(frame.tNs);
     const isScan = frame.index === 0 || frame.tNs - lastScanTime >= scanIntervalNs;
@@ -143,7 +143,7 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
           const det = scheduler.det;
           // While the camera moves every detector runs at every scan (the picture moved under its tile state).
           if ((scans - 1) % det.scanEvery !== 0 && cam.state === 'stable') continue;
-          const hints = [...moving, ...lookHere(det, tracker!.all(), frame.tNs, scheduler.minObjectPx)];
+          const hints = [...moving, ...lookHere(det, tracker!.all(), frame.tNs, scheduler.minObjectPx, path.sofar)];
           const plan = scheduler.plan(frame.tNs, scanGapNs, tracker!.all(), hints, cam.state);
           const found = await det.detect(frame, plan.run);
           tilesRun += plan.run.length;
@@ -154,7 +154,7 @@ export async function analyse(frames: AsyncIterable<Frame>, opts: AnalyseOptions
           }
         }
         if (opts.motion) {
-          const explained = tracker!.all().filter((t) => t.active && EXPLAINS_MOTION.has(t.target)).map((t) => pad(predict(t, frame.tNs), 0.15, 2));
+          const explained = tracker!.all().filter((t) => t.active && EXPLAINS_MOTION.has(t.target)).map((t) => pad(predict(t, frame.tNs, path.sofar), 0.15, 2));
           track(tracker!, 'motion', frame.tNs, motion!.unexplained(explained), () => true, () => frame.tNs - scanGapNs, frame, thumbs);
         }
       } catch (e) {
@@ -223,15 +223,15 @@ function unseenLimits(detectors: Detector[], fullScanNs: number): Partial<Record
  * vehicles that move (a parked vehicle's plate is found by the sweep and held, since a
  * scan that did not look at it does not count as missing it).
  */
-function lookHere(det: Detector, tracks: readonly Track[], tNs: number, minPx: number): Box[] {
+function lookHere(det: Detector, tracks: readonly Track[], tNs: number, minPx: number, camera: CameraPath): Box[] {
   const out: Box[] = [];
   for (const t of tracks) {
     if (!t.active) continue;
     if (det.target === 'face' && t.target === 'person') {
-      const head = headBox(predict(t, tNs));
+      const head = headBox(predict(t, tNs, camera));
       if (head.h >= minPx) out.push(head);
     } else if (det.target === 'plate' && t.target === 'vehicle' && moves(t)) {
-      out.push(predict(t, tNs));
+      out.push(predict(t, tNs, camera));
     }
   }
   return out;

@@ -61,6 +61,8 @@ export function carry(path: CameraPath, b: Box, fromNs: number, toNs: number): B
  */
 export class CameraPathBuilder {
   private readonly path: CameraPath = [];
+  /** The path so far, growing as frames come (what the tracker predicts with). */
+  readonly sofar: CameraPath = this.path;
   /** The pose of the estimator's key picture (the last scan that moved or cut). */
   private keyPose: Similarity = IDENTITY;
   /** The first frame since the last scan that was taken as still without registering it. */

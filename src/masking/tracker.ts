@@ -73,6 +73,11 @@ export interface TrackerOptions {
    * left the picture: see `update`.
    */
   picture?: { width: number; height: number };
+  /**
+   * Where the camera pointed at each frame so far (the analysis extends it before each
+   * scan's update): predictions and re-activation work in the scene, not on the screen.
+   */
+  camera?: CameraPath;
 }
 
 export class Tracker {
@@ -84,6 +89,7 @@ export class Tracker {
   private readonly maxUnseenNs: Partial<Record<MaskTarget, number>>;
   private readonly highScore: Partial<Record<MaskTarget, number>>;
   private readonly picture: { width: number; height: number } | undefined;
+  private readonly camera: CameraPath;
   private readonly lostAt = new Map<Track, number>();
   private readonly looks = new Map<Track, Appearance>();
 
@@ -94,6 +100,7 @@ export class Tracker {
     this.maxUnseenNs = opts.maxUnseenNs ?? {};
     this.highScore = opts.highScore ?? {};
     this.picture = opts.picture;
+    this.camera = opts.camera ?? STILL_PATH;
   }
 
   /**
@@ -115,7 +122,7 @@ export class Tracker {
     const strong = detections.filter((d) => d.score >= high);
     const weak = detections.filter((d) => d.score < high);
     const live = this.tracks.filter((t) => t.active && t.target === target);
-    const predictions = new Map(live.map((t) => [t, predict(t, tNs)]));
+    const predictions = new Map(live.map((t) => [t, predict(t, tNs, this.camera)]));
     // A track predicted mostly outside the picture has left it (a walker who went out at
     // the edge). It still coasts, and continues where a box overlaps its prediction (it
     // turned at the edge), but a box merely near it is someone else (on real footage,
@@ -295,7 +302,9 @@ export class Tracker {
         this.lostAt.delete(t);
         continue;
       }
-      const last = t.points[t.points.length - 1]!;
+      const lastSeen = t.points[t.points.length - 1]!;
+      // Where it was last seen, in this picture (the camera may have moved since).
+      const last = { ...lastSeen, ...carry(this.camera, lastSeen, lastSeen.tNs, tNs) };
       const size = Math.max(last.w, last.h, d.w, d.h);
       const ratio = Math.min(area(last), area(d)) / Math.max(area(last), area(d));
       if (ratio < 0.4) continue;
@@ -353,25 +362,30 @@ export function similarity(a: Appearance, b: Appearance): number {
 }
 
 /**
- * Constant-velocity prediction: the last box moved on at the speed of its centre over
- * the last VELOCITY_POINTS detections. One box merged with a neighbour's, or cut by a
- * tile edge, moves the corner and the centre of that box by half a person; over two
- * detections that read as a turn, and two people crossing swapped tracks (vtest.avi,
- * persons.test.ts). Over a few it is a small error.
+ * Constant-velocity prediction in the scene: the last box carried to tNs the way the
+ * camera moved (`camera`), moved on at the speed its centre had in the scene over the
+ * last VELOCITY_POINTS detections (each carried into the last one's picture first: under
+ * a shake the picture's motion between two scans says nothing of the object's). One box
+ * merged with a neighbour's, or cut by a tile edge, moves the corner and the centre of
+ * that box by half a person; over two detections that read as a turn, and two people
+ * crossing swapped tracks (vtest.avi, persons.test.ts). Over a few it is a small error.
  */
-export function predict(t: Track, tNs: number): Box {
+export function predict(t: Track, tNs: number, camera: CameraPath = STILL_PATH): Box {
   const pts = t.points;
   const last = pts[pts.length - 1]!;
+  const here = carry(camera, last, last.tNs, tNs) ?? last;
   let first = pts.length - 1;
   while (first > 0 && pts.length - first < VELOCITY_POINTS && !pts[first]!.reacquired) first--;
   const from = pts[first]!;
-  if (first === pts.length - 1 || last.tNs === from.tNs) return last;
+  if (first === pts.length - 1 || last.tNs === from.tNs) return here;
+  const seen = carry(camera, from, from.tNs, last.tNs) ?? from;
   const prev = pts[pts.length - 2]!;
   // Predictions far ahead are guesses: cap the extrapolation at two intervals.
   const dt = Math.min(tNs - last.tNs, 2 * (last.tNs - prev.tNs)) / (last.tNs - from.tNs);
-  const dx = (last.x + last.w / 2 - (from.x + from.w / 2)) * dt;
-  const dy = (last.y + last.h / 2 - (from.y + from.h / 2)) * dt;
-  return { x: last.x + dx, y: last.y + dy, w: last.w, h: last.h };
+  const zoom = here.w / last.w;
+  const dx = (last.x + last.w / 2 - (seen.x + seen.w / 2)) * dt * zoom;
+  const dy = (last.y + last.h / 2 - (seen.y + seen.h / 2)) * dt * zoom;
+  return { x: here.x + dx, y: here.y + dy, w: here.w, h: here.h };
 }
 /** Detections the velocity is measured over (see predict). */
 const VELOCITY_POINTS = 4;
@@ -444,7 +458,7 @@ export function rawBoxAt(t: Track, tNs: number, part: (b: Box) => Box = (b) => b
   // moved between the scans, and its mask need not cover the way between them.
   const here = (b: Box, fromNs: number) => carry(camera, b, fromNs, tNs) ?? b;
   if (tNs <= first.tNs) return hull(part(first), here(part(first), first.tNs));
-  if (tNs >= last.tNs) return hull(hull(part(last), here(part(last), last.tNs)), part(predict(t, tNs)));
+  if (tNs >= last.tNs) return hull(hull(part(last), here(part(last), last.tNs)), part(predict(t, tNs, camera)));
   let lo = 0;
   let hi = pts.length - 1;
   while (hi - lo > 1) {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { CameraPathBuilder, carry, poseAt, STILL_PATH } from '../../src/masking/camera-path.js';
 import { IDENTITY, type Similarity } from '../../src/masking/camera-motion.js';
-import { rawBoxAt, type Track } from '../../src/masking/tracker.js';
+import { predict, rawBoxAt, Tracker, type Track } from '../../src/masking/tracker.js';
 import { area } from '../../src/masking/geometry.js';
 
 const shift = (dx: number, dy: number): Similarity => ({ a: 1, b: 0, tx: dx, ty: dy });
@@ -57,4 +57,35 @@ t.test('between two scans, the mask of a thing still in the scene follows the ca
   for (let i = 1; i < 4; i++) blind.frame(ms(1 + 50 * i), null);
   blind.scan(ms(201), 'moving', shift(-0.5, 0));
   t.same(rawBoxAt(track, ms(101), undefined, blind.finish()), rawBoxAt(track, ms(101)), 'unknown poses: the box a still camera would give');
+});
+
+t.test('predictions and re-activation work in the scene: a shake moves nothing that stands still', async (t) => {
+  // The picture shakes 10 px right and back at every scan; a face stands still in the scene.
+  const p = new CameraPathBuilder();
+  p.scan(0, 'cut', IDENTITY);
+  const xs = [100, 110, 100, 110];
+  for (let i = 1; i < 4; i++) p.scan(ms(200 * i), 'moving', shift(xs[i]! - xs[i - 1]!, 0));
+  const path = p.finish();
+  const face = (i: number) => ({ x: xs[i]!, y: 50, w: 40, h: 40, score: 0.9, tNs: ms(200 * i) });
+  const track: Track = { id: 1, target: 'face', active: true, misses: 0, holdFromNs: 0, holdToNs: ms(400), points: [face(0), face(1), face(2)] };
+  t.equal(predict(track, ms(600), path).x, 110, 'predicted where the camera put it at the next scan');
+  t.not(predict(track, ms(600)).x, 110, 'a still camera assumed: the screen motion taken for the face\'s own');
+
+  // Lost for a scan, found again where the camera moved it: the same track.
+  const live = new CameraPathBuilder();
+  const tr = new Tracker({ camera: live.sofar });
+  const at = (i: number, x: number) => [{ x, y: 50, w: 40, h: 40, score: 0.9, target: 'face' as const }];
+  live.scan(0, 'cut', IDENTITY);
+  tr.update('face', 0, at(0, 100), () => true, () => 0);
+  live.scan(ms(200), 'stable', IDENTITY);
+  tr.update('face', ms(200), at(1, 100), () => true, () => 0);
+  for (let i = 2; i < 6; i++) {
+    live.scan(ms(200 * i), 'moving', shift(45, 0));
+    tr.update('face', ms(200 * i), [], () => true, () => 0);
+  }
+  // The picture moved 4 x 45 px while the face went unseen: 280 px from where it was seen.
+  live.scan(ms(1200), 'stable', IDENTITY);
+  tr.update('face', ms(1200), at(6, 280), () => true, () => 0);
+  const faces = tr.finish(ms(1200));
+  t.equal(faces.length, 1, 'one track: re-activated where the camera put it');
 });
