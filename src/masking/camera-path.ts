@@ -60,9 +60,8 @@ export function carry(path: CameraPath, b: Box, fromNs: number, toNs: number): B
  * motion from the picture the estimator keyed on), `frame` every frame between scans.
  */
 export class CameraPathBuilder {
-  private readonly path: CameraPath = [];
   /** The path so far, growing as frames come (what the tracker predicts with). */
-  readonly sofar: CameraPath = this.path;
+  readonly sofar: CameraPath = [];
   /** The pose of the estimator's key picture (the last scan that moved or cut). */
   private keyPose: Similarity = IDENTITY;
   /** The first frame since the last scan that was taken as still without registering it. */
@@ -75,7 +74,7 @@ export class CameraPathBuilder {
       if (this.assumedStillFromNs !== undefined) this.push(this.assumedStillFromNs, null);
       this.keyPose = state === 'cut' ? IDENTITY : compose(this.keyPose, invert(transform));
     }
-    if (this.path.at(-1)?.m !== this.keyPose) this.push(tNs, this.keyPose);
+    if (this.sofar.at(-1)?.m !== this.keyPose) this.push(tNs, this.keyPose);
     this.assumedStillFromNs = undefined;
   }
 
@@ -87,17 +86,17 @@ export class CameraPathBuilder {
   frame(tNs: number, fromKey: Similarity | null | undefined): void {
     if (fromKey === undefined) this.assumedStillFromNs ??= tNs;
     else if (fromKey === null) {
-      if (this.path.at(-1)?.m !== null) this.push(tNs, null);
+      if (this.sofar.at(-1)?.m !== null) this.push(tNs, null);
     } else this.push(tNs, compose(this.keyPose, invert(fromKey)));
   }
 
   finish(): CameraPath {
-    return this.path.length ? this.path : STILL_PATH;
+    return this.sofar.length ? this.sofar : STILL_PATH;
   }
 
   private push(tNs: number, m: Similarity | null): void {
-    const last = this.path.at(-1);
+    const last = this.sofar.at(-1);
     if (last && last.tNs === tNs) last.m = m;
-    else this.path.push({ tNs, m });
+    else this.sofar.push({ tNs, m });
   }
 }
