@@ -169,13 +169,9 @@ export class Tracker {
     // person from 189x264 to 423x313 px in a second (tests/masking/moving-camera.test.ts,
     // preset jump); a tentative track coasts on its prediction instead.
     const overlap = (t: Track, d: Detection) => weighted(t, d, iou(predictions.get(t)!, d), WEAK_IOU);
-    const confirmed = (t: Track) => {
-      let n = 0;
-      for (const p of t.points) if (p.score >= high && ++n === 2) return true;
-      return false;
-    };
-    const leftWeak = this.match(left.tracks.filter(confirmed), weak, overlap, WEAK_IOU, continueTrack);
-    leftWeak.tracks.push(...left.tracks.filter((t) => !confirmed(t)));
+    const confirmed = left.tracks.filter((t) => isConfirmed(t, high));
+    const leftWeak = this.match(confirmed, weak, overlap, WEAK_IOU, continueTrack);
+    leftWeak.tracks.push(...left.tracks.filter((t) => !confirmed.includes(t)));
 
     for (const t of leftWeak.tracks) {
       const unseenNs = tNs - t.points[t.points.length - 1]!.tNs;
@@ -327,6 +323,13 @@ export class Tracker {
     }
     return best;
   }
+}
+
+/** Whether a track was found with a score of at least `high` twice. */
+function isConfirmed(t: Track, high: number): boolean {
+  let n = 0;
+  for (const p of t.points) if (p.score >= high && ++n === 2) return true;
+  return false;
 }
 
 /** The share of a box that lies under any of `boxes`, sampled on an 8x8 grid. */
